@@ -1,0 +1,192 @@
+//! One diagnostic type for everything hyoka says about plan files: load
+//! errors and rule findings alike are rendered by miette, pointing at the
+//! file, line and column of the values involved.
+//!
+//! This module formats nothing itself; it only carries what miette needs.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, Severity as MietteSeverity, SourceSpan};
+
+use crate::model::{Corpus, SourceFile, Span};
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A labelled place in a plan file.
+#[derive(Clone, Debug)]
+pub struct Label {
+    pub span: Span,
+    pub text: String,
+}
+
+/// A diagnostic about plan files: a message, a code, labels in one file, and
+/// related diagnostics for places in other files.
+#[derive(Clone, Debug)]
+pub struct PlanDiagnostic {
+    pub code: String,
+    pub severity: Severity,
+    pub message: String,
+    /// The file the labels point into.
+    pub file: Option<NamedSource<Arc<str>>>,
+    pub labels: Vec<(std::ops::Range<usize>, String)>,
+    pub help: Option<String>,
+    pub related: Vec<PlanDiagnostic>,
+}
+
+impl PlanDiagnostic {
+    pub fn new(code: impl Into<String>, severity: Severity, message: impl Into<String>) -> Self {
+        PlanDiagnostic {
+            code: code.into(),
+            severity,
+            message: message.into(),
+            file: None,
+            labels: Vec::new(),
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    /// Points the diagnostic into `file` (all labels share one file).
+    pub fn in_file(mut self, file: &SourceFile) -> Self {
+        self.file = Some(NamedSource::new(&file.name, file.text.clone()));
+        self
+    }
+
+    pub fn label(mut self, range: std::ops::Range<usize>, text: impl Into<String>) -> Self {
+        self.labels.push((range, text.into()));
+        self
+    }
+
+    /// A label at a corpus span: in this diagnostic's file when it is the
+    /// same, otherwise as a related note in the other file.
+    pub fn at(mut self, corpus: &Corpus, span: Span, text: impl Into<String>) -> Self {
+        let file = corpus.file_of(span);
+        match &self.file {
+            None => {
+                self = self.in_file(file).label(span.range(), text);
+            }
+            Some(named) if named.name() == file.name => {
+                self = self.label(span.range(), text);
+            }
+            Some(_) => {
+                let note = PlanDiagnostic::new(self.code.clone(), Severity::Info, text.into())
+                    .in_file(file)
+                    .label(span.range(), "here");
+                self.related.push(note);
+            }
+        }
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn related(mut self, other: PlanDiagnostic) -> Self {
+        self.related.push(other);
+        self
+    }
+
+    /// The file name and 1-based line and column of the first label.
+    pub fn location(&self) -> Option<(String, usize, usize)> {
+        let named = self.file.as_ref()?;
+        let (range, _) = self.labels.first()?;
+        let (line, col) = line_col(named.inner(), range.start);
+        Some((named.name().to_string(), line, col))
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+impl fmt::Display for PlanDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PlanDiagnostic {}
+
+impl Diagnostic for PlanDiagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(&self.code))
+    }
+
+    fn severity(&self) -> Option<MietteSeverity> {
+        Some(match self.severity {
+            Severity::Error => MietteSeverity::Error,
+            Severity::Warning => MietteSeverity::Warning,
+            Severity::Info => MietteSeverity::Advice,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.file.as_ref().map(|f| f as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.labels.iter().enumerate().map(
+            |(i, (r, t))| {
+                let span = SourceSpan::from(r.clone());
+                if i == 0 {
+                    LabeledSpan::new_primary_with_span(Some(t.clone()), span)
+                } else {
+                    LabeledSpan::new_with_span(Some(t.clone()), span)
+                }
+            },
+        )))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|d| d as &dyn Diagnostic)))
+    }
+}

@@ -1,0 +1,156 @@
+//! Loading plan files into a [`Corpus`]: the only part of hyoka that reads
+//! plan files from disk.
+//!
+//! Files are found (sorted, so the corpus is the same on every machine),
+//! read and parsed in parallel, one [`read::FileDraft`] each, then resolved
+//! together. Every problem of every file is reported; nothing is skipped in
+//! silence and nothing panics on bad input.
+
+pub mod read;
+pub mod resolve;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::diagnostic::{PlanDiagnostic, Severity};
+use crate::model::{Corpus, FileId, SourceFile};
+
+/// A loaded corpus and everything that was wrong with its files.
+#[derive(Debug)]
+pub struct Loaded {
+    pub corpus: Corpus,
+    pub diagnostics: Vec<PlanDiagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// The name of the project configuration file, which is not a plan.
+pub const CONFIG_FILE: &str = "hyoka.toml";
+
+/// Finds the plan files under `paths` (files are taken as given, directories
+/// are walked for `*.toml`), sorted and without duplicates.
+pub fn find_plan_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PlanDiagnostic> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| io_error(p, &e))?;
+        if meta.is_dir() {
+            walk(p, &mut out)?;
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PlanDiagnostic> {
+    let entries = std::fs::read_dir(dir).map_err(|e| io_error(dir, &e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error(dir, &e))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let ty = entry.file_type().map_err(|e| io_error(&path, &e))?;
+        if ty.is_dir() {
+            walk(&path, out)?;
+        } else if name.ends_with(".toml") && name != CONFIG_FILE {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> PlanDiagnostic {
+    PlanDiagnostic::new(
+        "hyoka::plan::io",
+        Severity::Error,
+        format!("cannot read `{}`: {e}", path.display()),
+    )
+    .help("check that the path exists and is readable")
+}
+
+/// Reads one file's text, refusing what is not UTF-8.
+fn read_text(path: &Path) -> Result<String, PlanDiagnostic> {
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, &e))?;
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .map(<[u8]>::to_vec)
+        .unwrap_or(bytes);
+    String::from_utf8(bytes).map_err(|e| {
+        PlanDiagnostic::new(
+            "hyoka::plan::encoding",
+            Severity::Error,
+            format!(
+                "`{}` is not UTF-8 (invalid byte at offset {})",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            ),
+        )
+        .help("save the file as UTF-8; files saved from Excel as Shift_JIS must be converted")
+    })
+}
+
+/// Loads every plan file under `paths`.
+pub fn load(paths: &[PathBuf]) -> Loaded {
+    let files = match find_plan_files(paths) {
+        Ok(f) => f,
+        Err(d) => {
+            return Loaded {
+                corpus: Corpus::default(),
+                diagnostics: vec![d],
+            }
+        }
+    };
+    let mut diagnostics = Vec::new();
+    let mut sources = Vec::with_capacity(files.len());
+    let texts: Vec<_> = files.par_iter().map(|p| read_text(p)).collect();
+    for (path, text) in files.iter().zip(texts) {
+        match text {
+            Ok(text) => sources.push(SourceFile {
+                name: path.display().to_string(),
+                text: Arc::from(text),
+            }),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    let mut loaded = load_sources(sources);
+    diagnostics.append(&mut loaded.diagnostics);
+    loaded.diagnostics = diagnostics;
+    loaded
+}
+
+/// Loads plans from texts already in memory (tests, editors, caches).
+pub fn load_sources(sources: Vec<SourceFile>) -> Loaded {
+    let results: Vec<_> = sources
+        .par_iter()
+        .enumerate()
+        .map(|(i, source)| {
+            let mut diags = Vec::new();
+            let draft = read::read_file(i as FileId, source, &mut diags);
+            (draft, diags)
+        })
+        .collect();
+    let mut diagnostics = Vec::new();
+    let mut drafts = Vec::with_capacity(results.len());
+    for (draft, mut diags) in results {
+        diagnostics.append(&mut diags);
+        drafts.push(draft);
+    }
+    let corpus = resolve::resolve(sources, drafts, &mut diagnostics);
+    Loaded {
+        corpus,
+        diagnostics,
+    }
+}
