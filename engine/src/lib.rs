@@ -4,9 +4,11 @@
 //! Data flows one way: [`load`] (plan files → [`model::Corpus`]) →
 //! evaluation → findings → rendering. Only [`load`] reads plan files.
 
+pub mod data;
 pub mod diagnostic;
 pub mod load;
 pub mod model;
+pub mod schema;
 pub mod year;
 
 pub use diagnostic::{PlanDiagnostic, Severity};
