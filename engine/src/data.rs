@@ -375,6 +375,7 @@ impl Data for CorpusData<'_> {
                 None => missing,
             },
             F::IndCumulative => Value::Bool(c.indicators[i].cumulative),
+            F::IndCumulativeFrom => year(&c.indicators[i].cumulative_from),
             F::IndMonitoring => Value::Bool(c.indicators[i].monitoring),
             F::IndTargetToBeSet => Value::Bool(
                 c.indicators[i]
@@ -401,6 +402,11 @@ impl Data for CorpusData<'_> {
                 .get(&obj.index)
                 .map_or(missing, |s| text(s)),
             F::IndLinks => self.list(List::IndLinks, obj.index, c.indicators[i].links.len()),
+            F::IndTargetDiffers => c.indicators[i]
+                .links
+                .iter()
+                .find_map(|l| l.target_differs.as_ref())
+                .map_or(missing, |r| text(&r.value)),
             F::IndRevisions => self.list(List::IndRevisions, obj.index, c.indicators[i].revisions.len()),
             F::IndYearBasis => Value::Enum(e.year_basis, c.indicators[i].year_basis as u16),
             // ----- observation

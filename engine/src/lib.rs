@@ -4,10 +4,15 @@
 //! Data flows one way: [`load`] (plan files → [`model::Corpus`]) →
 //! evaluation → findings → rendering. Only [`load`] reads plan files.
 
+pub mod config;
 pub mod data;
 pub mod diagnostic;
+pub mod eval;
+pub mod finding;
+pub mod generate;
 pub mod load;
 pub mod model;
+pub mod rules;
 pub mod schema;
 pub mod year;
 

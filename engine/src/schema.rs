@@ -62,6 +62,7 @@ pub enum F {
     IndActuals,
     IndTarget,
     IndCumulative,
+    IndCumulativeFrom,
     IndMonitoring,
     IndTargetToBeSet,
     IndQualitative,
@@ -69,6 +70,7 @@ pub enum F {
     IndPartLabel,
     IndLink,
     IndLinks,
+    IndTargetDiffers,
     IndRevisions,
     IndYearBasis,
     // observation
@@ -256,6 +258,7 @@ fn build() -> Result<PlanSchema, SchemaError> {
     add(&mut s, k.indicator, "actuals", list(k.observation), F::IndActuals)?;
     add(&mut s, k.indicator, "target", obj(k.target), F::IndTarget)?;
     add(&mut s, k.indicator, "cumulative", flag, F::IndCumulative)?;
+    add(&mut s, k.indicator, "cumulative_from", yr, F::IndCumulativeFrom)?;
     add(&mut s, k.indicator, "monitoring", flag, F::IndMonitoring)?;
     add(&mut s, k.indicator, "target_to_be_set", flag, F::IndTargetToBeSet)?;
     add(&mut s, k.indicator, "qualitative", flag, F::IndQualitative)?;
@@ -263,6 +266,7 @@ fn build() -> Result<PlanSchema, SchemaError> {
     add(&mut s, k.indicator, "part_label", text, F::IndPartLabel)?;
     add(&mut s, k.indicator, "link", text, F::IndLink)?;
     add(&mut s, k.indicator, "links", list(k.indicator), F::IndLinks)?;
+    add(&mut s, k.indicator, "target_differs", text, F::IndTargetDiffers)?;
     add(&mut s, k.indicator, "revisions", list(k.revision), F::IndRevisions)?;
     add(&mut s, k.indicator, "year_basis", en(enums.year_basis), F::IndYearBasis)?;
 

@@ -47,7 +47,16 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
 
 /// Parses a year written as text.
 pub fn parse_year(text: &str) -> Result<i32, YearError> {
-    let mut t = text.trim();
+    // Full-width era letters (`Ｒ６`), as documents typed in Japanese print them.
+    let halfwidth: String = text
+        .chars()
+        .map(|c| match c {
+            'Ａ'..='Ｚ' => char::from(b'A' + (c as u32 - 'Ａ' as u32) as u8),
+            'ａ'..='ｚ' => char::from(b'a' + (c as u32 - 'ａ' as u32) as u8),
+            _ => c,
+        })
+        .collect();
+    let mut t = halfwidth.trim();
     for suffix in ["年度末値", "年度末", "年度", "年"] {
         if let Some(rest) = t.strip_suffix(suffix) {
             t = rest.trim_end();
@@ -118,6 +127,9 @@ mod tests {
         assert_eq!(parse_year("R６年度末値"), Ok(2024));
         assert_eq!(parse_year("2025年度"), Ok(2025));
         assert_eq!(parse_year("S64"), Ok(1989));
+        assert_eq!(parse_year("Ｒ６"), Ok(2024));
+        assert_eq!(parse_year("Ｈ３０年度"), Ok(2018));
+        assert_eq!(parse_year("令和元年"), Ok(2019));
     }
 
     #[test]

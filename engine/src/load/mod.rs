@@ -37,7 +37,7 @@ pub const CONFIG_FILE: &str = "hyoka.toml";
 
 /// Finds the plan files under `paths` (files are taken as given, directories
 /// are walked for `*.toml`), sorted and without duplicates.
-pub fn find_plan_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PlanDiagnostic> {
+pub fn find_plan_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Box<PlanDiagnostic>> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| io_error(p, &e))?;
@@ -52,7 +52,7 @@ pub fn find_plan_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PlanDiagnostic
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PlanDiagnostic> {
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Box<PlanDiagnostic>> {
     let entries = std::fs::read_dir(dir).map_err(|e| io_error(dir, &e))?;
     for entry in entries {
         let entry = entry.map_err(|e| io_error(dir, &e))?;
@@ -72,33 +72,43 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PlanDiagnostic> {
     Ok(())
 }
 
-fn io_error(path: &Path, e: &std::io::Error) -> PlanDiagnostic {
-    PlanDiagnostic::new(
-        "hyoka::plan::io",
-        Severity::Error,
-        format!("cannot read `{}`: {e}", path.display()),
+fn io_error(path: &Path, e: &std::io::Error) -> Box<PlanDiagnostic> {
+    Box::new(
+        PlanDiagnostic::new(
+            "hyoka::plan::io",
+            Severity::Error,
+            format!("cannot read `{}`: {e}", path.display()),
+        )
+        .help("check that the path exists and is readable"),
     )
-    .help("check that the path exists and is readable")
 }
 
 /// Reads one file's text, refusing what is not UTF-8.
-fn read_text(path: &Path) -> Result<String, PlanDiagnostic> {
+fn read_text(path: &Path) -> Result<String, Box<PlanDiagnostic>> {
     let bytes = std::fs::read(path).map_err(|e| io_error(path, &e))?;
     let bytes = bytes
         .strip_prefix(b"\xEF\xBB\xBF")
         .map(<[u8]>::to_vec)
         .unwrap_or(bytes);
     String::from_utf8(bytes).map_err(|e| {
-        PlanDiagnostic::new(
-            "hyoka::plan::encoding",
-            Severity::Error,
-            format!(
-                "`{}` is not UTF-8 (invalid byte at offset {})",
-                path.display(),
-                e.utf8_error().valid_up_to()
-            ),
+        // Shown with the bad bytes replaced, so the label can point at the
+        // line of the first one (everything before it is unchanged).
+        let at = e.utf8_error().valid_up_to();
+        let shown = SourceFile {
+            name: path.display().to_string(),
+            text: Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        };
+        let replacement = char::REPLACEMENT_CHARACTER.len_utf8();
+        Box::new(
+            PlanDiagnostic::new(
+                "hyoka::plan::encoding",
+                Severity::Error,
+                "plan file is not UTF-8",
+            )
+            .in_file(&shown)
+            .label(at..at + replacement, "first byte that is not UTF-8")
+            .help("save the file as UTF-8; files saved from Excel as Shift_JIS must be converted (for example `iconv -f SHIFT_JIS -t UTF-8`)"),
         )
-        .help("save the file as UTF-8; files saved from Excel as Shift_JIS must be converted")
     })
 }
 
@@ -109,7 +119,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
         Err(d) => {
             return Loaded {
                 corpus: Corpus::default(),
-                diagnostics: vec![d],
+                diagnostics: vec![*d],
             }
         }
     };
@@ -122,11 +132,13 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
                 name: path.display().to_string(),
                 text: Arc::from(text),
             }),
-            Err(d) => diagnostics.push(d),
+            Err(d) => diagnostics.push(*d),
         }
     }
     let mut loaded = load_sources(sources);
     diagnostics.append(&mut loaded.diagnostics);
+    let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    sort_by_place(&mut diagnostics, &names);
     loaded.diagnostics = diagnostics;
     loaded
 }
@@ -148,9 +160,28 @@ pub fn load_sources(sources: Vec<SourceFile>) -> Loaded {
         diagnostics.append(&mut diags);
         drafts.push(draft);
     }
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     let corpus = resolve::resolve(sources, drafts, &mut diagnostics);
+    sort_by_place(&mut diagnostics, &names);
     Loaded {
         corpus,
         diagnostics,
     }
+}
+
+/// Orders diagnostics by file (in the order of `names`) and by place in the
+/// file, so each file's problems read from top to bottom, whichever stage
+/// found them. Diagnostics without a place come first; the sort is stable.
+fn sort_by_place(diagnostics: &mut [PlanDiagnostic], names: &[String]) {
+    diagnostics.sort_by_key(|d| {
+        let Some(file) = &d.file else {
+            return (0, 0, 0);
+        };
+        let index = names
+            .iter()
+            .position(|n| n == file.name())
+            .unwrap_or(names.len());
+        let start = d.labels.first().map_or(0, |(r, _)| r.start);
+        (1, index, start)
+    });
 }

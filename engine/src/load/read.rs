@@ -17,17 +17,47 @@ type Value<'i> = Spanned<DeValue<'i>>;
 /// One file's content before references are resolved.
 #[derive(Debug, Default)]
 pub struct FileDraft {
+    /// The `[plan]` table; `None` when the file has none.
     pub plan: Option<PlanDraft>,
     pub externals: Vec<ExternalPlan>,
     pub nodes: Vec<NodeDraft>,
     pub projects: Vec<ProjectDraft>,
     pub indicators: Vec<IndicatorDraft>,
+    /// Goals, policies, measures, projects and indicators whose table is
+    /// invalid (already reported). They stay out of the corpus, but their
+    /// ids are known, so references to them are not reported a second time,
+    /// and their own references are still checked.
+    pub broken: Vec<BrokenDraft>,
 }
 
 #[derive(Debug)]
 pub struct PlanDraft {
-    pub plan: Plan,
+    /// `None` when the `[plan]` table is invalid (already reported); the
+    /// file's other entities are then checked against a placeholder plan.
+    pub plan: Option<Plan>,
+    /// The plan id as written, also when the table is otherwise invalid.
+    pub id: Option<Located<String>>,
     pub parent: Option<Located<String>>,
+}
+
+/// What a [`BrokenDraft`] was meant to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntityKind {
+    Node(Level),
+    Project,
+    Indicator,
+}
+
+/// An entity whose table is invalid: what is needed to check the references
+/// from and to it.
+#[derive(Debug)]
+pub struct BrokenDraft {
+    pub kind: EntityKind,
+    pub id: Option<Located<String>>,
+    pub under: Option<Located<String>>,
+    pub relisted_from: Option<Located<String>>,
+    pub links: Vec<LinkDraft>,
+    pub replaced_by: Vec<Located<String>>,
 }
 
 #[derive(Debug)]
@@ -73,6 +103,7 @@ pub fn read_file(
         file,
         source,
         errors: diagnostics,
+        broken: Vec::new(),
     };
     if source.text.trim().is_empty() {
         r.errors.push(
@@ -90,21 +121,98 @@ pub fn read_file(
     let (doc, syntax_errors) = DeTable::parse_recoverable(&source.text);
     if !syntax_errors.is_empty() {
         for e in syntax_errors {
-            let range = e.span().unwrap_or(0..0);
-            r.errors.push(
-                PlanDiagnostic::new(
-                    "hyoka::plan::toml",
-                    Severity::Error,
-                    format!("malformed TOML: {}", e.message().trim_end_matches('\n')),
-                )
-                .in_file(source)
-                .label(range, "here")
-                .help("fix the TOML syntax; strings need double quotes, tables `[name]`, lists of tables `[[name]]`"),
-            );
+            r.errors.push(syntax_error(source, &e));
         }
-        return FileDraft::default();
+        // The rest of the file cannot be trusted, but its plan id usually
+        // can: other files referring to this plan are then not reported.
+        let id = doc
+            .get_ref()
+            .get("plan")
+            .and_then(|p| p.get_ref().as_table())
+            .and_then(|p| p.get("id"))
+            .and_then(|v| {
+                Some(Located::new(
+                    v.get_ref().as_str()?.to_string(),
+                    r.span(v.span()),
+                ))
+            });
+        return FileDraft {
+            plan: Some(PlanDraft {
+                plan: None,
+                id,
+                parent: None,
+            }),
+            ..FileDraft::default()
+        };
     }
     r.document(doc.get_ref(), doc.span())
+}
+
+/// A TOML syntax error, with a message naming the key where one is known.
+fn syntax_error(source: &SourceFile, e: &toml::de::Error) -> PlanDiagnostic {
+    let range = e.span().unwrap_or(0..0);
+    let message = e.message().trim_end_matches('\n');
+    let d = PlanDiagnostic::new("hyoka::plan::toml", Severity::Error, "").in_file(source);
+    let found = source.text.get(range.clone()).unwrap_or("");
+    if message == "duplicate key" && !found.is_empty() {
+        let key = found.trim_matches('"');
+        let mut d = PlanDiagnostic {
+            message: format!("malformed TOML: duplicate key `{key}`"),
+            ..d
+        }
+        .label(range.clone(), "written a second time here");
+        if let Some(first) = earlier_key(&source.text, range.start, found) {
+            d = d.label(first, "first written here");
+        }
+        return d.help(format!(
+            "a key is written once per table; remove one of the two `{key}`, or start a new table (`[[…]]`) if the second belongs to another entry"
+        ));
+    }
+    let label = match message.split_once(", expected ") {
+        Some((_, expected)) => format!("expected {expected} here"),
+        None => "here".to_string(),
+    };
+    let help = if message.contains("string") {
+        "close the string with `\"` on the same line; text over several lines is written `\"\"\"…\"\"\"`"
+    } else if message.contains("array table") {
+        "a list-of-tables header is written `[[name]]`"
+    } else if message.contains("table") {
+        "a table header is written `[name]`"
+    } else {
+        "fix the TOML syntax; strings need double quotes, tables `[name]`, lists of tables `[[name]]`"
+    };
+    PlanDiagnostic {
+        message: format!("malformed TOML: {message}"),
+        ..d
+    }
+    .label(range, label)
+    .help(help)
+}
+
+/// Where `key` was first written in the same table, when the duplicate at
+/// `at` is a plain `key = …` line: searches back to the table's header.
+fn earlier_key(text: &str, at: usize, key: &str) -> Option<std::ops::Range<usize>> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    if !text[line_start..at].trim().is_empty() {
+        return None; // inside an inline table or a header: no line to find
+    }
+    let mut end = line_start;
+    while end > 0 {
+        let start = text[..end - 1].rfind('\n').map_or(0, |i| i + 1);
+        let line = &text[start..end - 1];
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            return None;
+        }
+        if let Some((k, _)) = trimmed.split_once('=') {
+            if k.trim() == key {
+                let offset = start + (line.len() - trimmed.len());
+                return Some(offset..offset + key.len());
+            }
+        }
+        end = start;
+    }
+    None
 }
 
 /// Keys of each table, so unknown keys get a "did you mean".
@@ -189,6 +297,7 @@ struct Reader<'a> {
     file: FileId,
     source: &'a SourceFile,
     errors: &'a mut Vec<PlanDiagnostic>,
+    broken: Vec<BrokenDraft>,
 }
 
 /// A table being read: its entries, its span and what it is called in
@@ -260,6 +369,16 @@ impl<'a> Reader<'a> {
     }
 
     fn wrong_type(&mut self, value: &Value<'_>, what: &str, expected: &str) {
+        self.wrong_type_help(value, what, expected, None);
+    }
+
+    fn wrong_type_help(
+        &mut self,
+        value: &Value<'_>,
+        what: &str,
+        expected: &str,
+        help: Option<String>,
+    ) {
         self.error(
             "wrong_type",
             format!(
@@ -268,7 +387,7 @@ impl<'a> Reader<'a> {
             ),
             value.span(),
             &format!("expected {expected}"),
-            None,
+            help,
         );
     }
 
@@ -289,7 +408,12 @@ impl<'a> Reader<'a> {
         match v.get_ref().as_str() {
             Some(s) => Some(Located::new(s.to_string(), self.span(v.span()))),
             None => {
-                self.wrong_type(v, &format!("`{key}` in {}", t.what), "a string");
+                self.wrong_type_help(
+                    v,
+                    &format!("`{key}` in {}", t.what),
+                    "a string",
+                    Some(format!("write the text in double quotes: `{key} = \"…\"`")),
+                );
                 None
             }
         }
@@ -323,7 +447,14 @@ impl<'a> Reader<'a> {
         match v.get_ref().as_bool() {
             Some(b) => Some(b),
             None => {
-                self.wrong_type(v, &format!("`{key}` in {}", t.what), "`true` or `false`");
+                self.wrong_type_help(
+                    v,
+                    &format!("`{key}` in {}", t.what),
+                    "`true` or `false`",
+                    Some(format!(
+                        "write `{key} = true` or `{key} = false`, without quotes"
+                    )),
+                );
                 None
             }
         }
@@ -415,10 +546,17 @@ impl<'a> Reader<'a> {
                             .join(", ")
                     ),
                 };
-                let help = if s.chars().any(|c| c.is_ascii_digit()) {
-                    format!("{help}; a number goes without quotes and its unit goes in `unit`")
-                } else {
-                    help
+                let help = match number_with_unit(s) {
+                    Some((number, "")) => {
+                        format!("write the number without quotes: `{number}`")
+                    }
+                    Some((number, unit)) => format!(
+                        "write the number without quotes: `{number}`; the unit (`{unit}`) belongs in the indicator's `unit`"
+                    ),
+                    None if s.chars().any(|c| c.is_ascii_digit()) => {
+                        format!("{help}; a number goes without quotes and its unit goes in `unit`")
+                    }
+                    None => help,
                 };
                 self.error(
                     "bad_value",
@@ -431,9 +569,30 @@ impl<'a> Reader<'a> {
             }
             _ => None,
         };
-        match parsed {
-            Some(d) => Some(Located::new(Amount::Number(d), span)),
-            None => {
+        match (parsed, v.get_ref()) {
+            (Some(d), _) => Some(Located::new(Amount::Number(d), span)),
+            // A number, but not one that can be kept exact as written.
+            (None, DeValue::Integer(_) | DeValue::Float(_)) => {
+                let written = self.source.text.get(v.span()).unwrap_or("").trim();
+                let digits = written.chars().filter(char::is_ascii_digit).count();
+                let help = if matches!(v.get_ref(), DeValue::Integer(i) if i.radix() != 10) {
+                    "write the number in decimal digits".to_string()
+                } else if digits > 18 && !written.contains(['e', 'E']) {
+                    "numbers are kept exact up to 18 digits; check the value against the source"
+                        .to_string()
+                } else {
+                    "write the number in plain digits, as the source prints it (`1000`, `61.4`); exponents, `inf` and `nan` are not accepted".to_string()
+                };
+                self.error(
+                    "bad_value",
+                    format!("{what} is not a plain decimal number: `{written}`"),
+                    v.span(),
+                    "not a plain decimal number",
+                    Some(help),
+                );
+                None
+            }
+            (None, _) => {
                 self.wrong_type(
                     v,
                     what,
@@ -567,9 +726,10 @@ impl<'a> Reader<'a> {
             .iter()
             .filter_map(|v| self.summary(v))
             .collect();
-        if let Some(p) = draft.plan.as_mut() {
-            p.plan.recorded_summaries = summaries;
+        if let Some(p) = draft.plan.as_mut().and_then(|p| p.plan.as_mut()) {
+            p.recorded_summaries = summaries;
         }
+        draft.broken = std::mem::take(&mut self.broken);
         draft
     }
 
@@ -599,15 +759,19 @@ impl<'a> Reader<'a> {
         let to = self.required_year(&p, "to");
         let (from, to) = (from?, to?);
         if from.value > to.value {
-            self.error(
-                "period_order",
-                format!(
-                    "period of {} ends ({}) before it starts ({})",
-                    t.what, to.value, from.value
-                ),
-                v.span(),
-                "`to` is before `from`",
-                Some("swap `from` and `to`".into()),
+            self.errors.push(
+                PlanDiagnostic::new(
+                    "hyoka::plan::period_order",
+                    Severity::Error,
+                    format!(
+                        "period of {} ends ({}) before it starts ({})",
+                        t.what, to.value, from.value
+                    ),
+                )
+                .in_file(self.source)
+                .label(to.span.range(), format!("`to` is {}", to.value))
+                .label(from.span.range(), format!("`from` is {}", from.value))
+                .help("swap `from` and `to`"),
             );
         }
         Some(Period {
@@ -618,6 +782,18 @@ impl<'a> Reader<'a> {
     }
 
     fn plan(&mut self, v: &Value<'_>) -> Option<PlanDraft> {
+        if v.get_ref().as_array().is_some() {
+            self.wrong_type_help(
+                v,
+                "`plan`",
+                "one table, written `[plan]`",
+                Some(
+                    "a plan file describes one plan: write `[plan]` with single brackets, once"
+                        .into(),
+                ),
+            );
+            return None;
+        }
         let t = self.table(v, "`[plan]`", keys::PLAN)?;
         let id = self.required_string(&t, "id");
         let name = self.required_string(&t, "name");
@@ -672,10 +848,10 @@ impl<'a> Reader<'a> {
             None => None,
         };
         let note = self.note(&t, "note");
-        Some(PlanDraft {
-            plan: Plan {
+        let plan = (|| {
+            Some(Plan {
                 file: self.file,
-                id: id?,
+                id: id.clone()?,
                 name: name?,
                 municipality: municipality?,
                 kind: kind?,
@@ -693,9 +869,9 @@ impl<'a> Reader<'a> {
                 projects: Vec::new(),
                 indicators: Vec::new(),
                 span: self.span(t.span.clone()),
-            },
-            parent,
-        })
+            })
+        })();
+        Some(PlanDraft { plan, id, parent })
     }
 
     fn year_basis(&mut self, t: &Table<'_, '_>) -> Option<YearBasis> {
@@ -729,12 +905,23 @@ impl<'a> Reader<'a> {
         let name = self.required_string(&t, "name");
         let under = self.string(&t, "under");
         let note = self.note(&t, "note");
+        let (Some(id), Some(name)) = (id.clone(), name) else {
+            self.broken.push(BrokenDraft {
+                kind: EntityKind::Node(level),
+                id,
+                under,
+                relisted_from: None,
+                links: Vec::new(),
+                replaced_by: Vec::new(),
+            });
+            return None;
+        };
         Some(NodeDraft {
             node: Node {
                 plan: 0,
                 level,
-                id: id?,
-                name: name?,
+                id,
+                name,
                 under: Owner::Plan,
                 note,
                 children: Vec::new(),
@@ -769,10 +956,23 @@ impl<'a> Reader<'a> {
         for sv in self.array(&t, "sdgs") {
             match sv.get_ref() {
                 DeValue::Integer(i) => match i.as_str().parse::<i64>() {
-                    Ok(n) => sdgs.push(Located::new(n, self.span(sv.span()))),
-                    Err(_) => self.wrong_type(sv, "an SDG goal", "a goal number 1–17"),
+                    Ok(n) if (1..=17).contains(&n) => {
+                        sdgs.push(Located::new(n, self.span(sv.span())))
+                    }
+                    _ => self.error(
+                        "bad_value",
+                        format!("there is no SDG goal `{}`", i.as_str()),
+                        sv.span(),
+                        "not an SDG goal",
+                        Some("SDG goals are numbered 1 to 17".into()),
+                    ),
                 },
-                _ => self.wrong_type(sv, "an SDG goal", "a goal number 1–17"),
+                _ => self.wrong_type_help(
+                    sv,
+                    "an entry of `sdgs` in `[[project]]`",
+                    "a goal number 1–17",
+                    Some("write the goal numbers without quotes: `sdgs = [8, 9]`".into()),
+                ),
             }
         }
         let department = self.string(&t, "department");
@@ -807,12 +1007,23 @@ impl<'a> Reader<'a> {
         }
         let completed_in = self.year(&t, "completed_in");
         let note = self.note(&t, "note");
+        let (Some(id), Some(name)) = (id.clone(), name) else {
+            self.broken.push(BrokenDraft {
+                kind: EntityKind::Project,
+                id,
+                under,
+                relisted_from,
+                links: Vec::new(),
+                replaced_by: Vec::new(),
+            });
+            return None;
+        };
         Some(ProjectDraft {
             project: Project {
                 plan: 0,
-                id: id?,
+                id,
                 number,
-                name: name?,
+                name,
                 under: Owner::Plan,
                 category,
                 status,
@@ -855,6 +1066,16 @@ impl<'a> Reader<'a> {
 
     fn target(&mut self, v: &Value<'_>) -> Option<Target> {
         let t = self.table(v, "`target` of `[[indicator]]`", keys::TARGET)?;
+        if t.entries.is_empty() {
+            self.error(
+                "empty_target",
+                "`target` of `[[indicator]]` is empty".into(),
+                t.span.clone(),
+                "empty table",
+                Some("write `target = { year = 2025, value = 300 }`, a qualitative `text = \"整備完了\"` instead of `value`, or `set_in = 2022` when the target is to be set later; leave `target` out when there is none".into()),
+            );
+            return None;
+        }
         let year = self.required_year(&t, "year");
         let value = self.amount(&t, "value");
         let text = self.string(&t, "text");
@@ -863,7 +1084,7 @@ impl<'a> Reader<'a> {
         if value.is_none() && text.is_none() && set_in.is_none() && t.get("value").is_none() {
             self.error(
                 "empty_target",
-                "`target` has neither `value`, `text` nor `set_in`".into(),
+                "`target` of `[[indicator]]` has neither `value`, `text` nor `set_in`".into(),
                 t.span.clone(),
                 "what is the target?",
                 Some("write `value = 300`, a qualitative `text = \"整備完了\"`, or `set_in = 2022` when the target is to be set later".into()),
@@ -962,17 +1183,25 @@ impl<'a> Reader<'a> {
             }
         }
         let note = self.note(&t, "note");
-        let id = id?;
-        let direction = match direction {
-            Some(d) => Some(d),
-            None if t.get("direction").is_some() => return None,
-            None => None,
+        // An invalid `direction` is not the absent direction of a
+        // qualitative target: the indicator is left out.
+        let direction_ok = direction.is_some() || t.get("direction").is_none();
+        let (Some(id), Some(name), true) = (id.clone(), name, direction_ok) else {
+            self.broken.push(BrokenDraft {
+                kind: EntityKind::Indicator,
+                id,
+                under,
+                relisted_from: None,
+                links,
+                replaced_by: replaced_by.into_iter().flatten().collect(),
+            });
+            return None;
         };
         Some(IndicatorDraft {
             indicator: Indicator {
                 plan: 0,
                 id,
-                name: name?,
+                name,
                 under: Owner::Plan,
                 unit,
                 direction,
@@ -1124,13 +1353,26 @@ fn describe(v: &DeValue<'_>) -> &'static str {
     }
 }
 
+/// A number written as text, perhaps with thousands separators and a unit
+/// (`"61.4%"`, `"1,200人"`): the number as TOML and the unit.
+fn number_with_unit(text: &str) -> Option<(String, &str)> {
+    let t = text.trim();
+    let end = t
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || c == ',' || (i == 0 && c == '-')))
+        .map_or(t.len(), |(i, _)| i);
+    let number: String = t[..end].chars().filter(|&c| c != ',').collect();
+    parse_decimal(&number)?;
+    Some((number, t[end..].trim()))
+}
+
 /// The closest known name, when it is close enough to be a typo.
 pub fn did_you_mean<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
     known
         .iter()
         .map(|k| (strsim::damerau_levenshtein(name, k), *k))
         .filter(|(d, k)| *d <= (k.chars().count().max(3) / 3).max(1) + 1 && *d < k.chars().count())
-        .min_by_key(|(d, _)| *d)
+        .min_by_key(|&(d, k)| (d, k))
         .map(|(_, k)| k)
 }
 
@@ -1214,5 +1456,17 @@ mod tests {
         assert_eq!(did_you_mean("targt", keys::INDICATOR), Some("target"));
         assert_eq!(did_you_mean("dept", keys::INDICATOR), None);
         assert_eq!(did_you_mean("baseine", keys::INDICATOR), Some("baseline"));
+        // Ties go to the first name in order, whatever the order given.
+        assert_eq!(did_you_mean("M2-4", &["M2-5", "M2-3"]), Some("M2-3"));
+        assert_eq!(did_you_mean("M2-4", &["M2-3", "M2-5"]), Some("M2-3"));
+    }
+
+    #[test]
+    fn numbers_written_as_text() {
+        assert_eq!(number_with_unit("61.4%"), Some(("61.4".into(), "%")));
+        assert_eq!(number_with_unit("1,200人"), Some(("1200".into(), "人")));
+        assert_eq!(number_with_unit("-490"), Some(("-490".into(), "")));
+        assert_eq!(number_with_unit("集計"), None);
+        assert_eq!(number_with_unit("R6"), None);
     }
 }

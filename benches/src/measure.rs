@@ -1,0 +1,149 @@
+//! Measuring: wall time of closures on rayon pools of a fixed size, medians
+//! over repetitions, and wall time plus peak memory of a child process
+//! (`wait4`'s `ru_maxrss`, exact for that one child).
+//!
+//! Only measures; what is measured and how it is printed is the caller's.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A rayon pool of exactly `threads` threads.
+pub fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(move |i| format!("bench-{threads}t-{i}"))
+        .build()
+        .expect("build a rayon pool")
+}
+
+/// Runs `f` on `pool` and returns its wall time. The result is dropped
+/// after the clock stops, so freeing it is not counted.
+pub fn time_on<T: Send>(pool: &rayon::ThreadPool, f: impl FnOnce() -> T + Send) -> Duration {
+    let (elapsed, value) = pool.install(|| {
+        let start = Instant::now();
+        let value = f();
+        (start.elapsed(), value)
+    });
+    drop(value);
+    elapsed
+}
+
+/// The median of some durations (the lower middle for an even count).
+pub fn median(times: &[Duration]) -> Duration {
+    let mut v = times.to_vec();
+    v.sort();
+    v[(v.len() - 1) / 2]
+}
+
+/// What a child process took.
+#[derive(Clone, Copy, Debug)]
+pub struct ChildRun {
+    pub wall: Duration,
+    /// Peak resident set size in bytes.
+    pub max_rss: u64,
+    pub user: Duration,
+    pub system: Duration,
+    pub exit_code: Option<i32>,
+}
+
+/// Runs `program args…` to completion with stdout discarded and stderr
+/// captured, and measures it. Returns the measurement and the stderr text.
+pub fn run_child(program: &Path, args: &[&std::ffi::OsStr]) -> std::io::Result<(ChildRun, String)> {
+    let start = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Drain stderr on a thread so a chatty child cannot block on a full pipe.
+    let mut err = child.stderr.take().expect("piped stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut s);
+        s
+    });
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet reaped (we never call
+    // `Child::wait`); `status` and `usage` are valid for writes.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let stderr = reader.join().unwrap_or_default();
+    let exit_code = if libc::WIFEXITED(status) {
+        Some(libc::WEXITSTATUS(status))
+    } else {
+        None
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+    Ok((
+        ChildRun {
+            wall,
+            // Linux reports ru_maxrss in kilobytes.
+            max_rss: usage.ru_maxrss as u64 * 1024,
+            user: tv(usage.ru_utime),
+            system: tv(usage.ru_stime),
+            exit_code,
+        },
+        stderr,
+    ))
+}
+
+/// This process's own peak resident set size (VmHWM), in bytes.
+pub fn own_peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Asks the kernel to drop the page cache (root only), so the next run
+/// reads the plan files from disk. Returns whether it worked.
+pub fn drop_page_cache() -> bool {
+    // SAFETY: sync(2) has no preconditions.
+    unsafe { libc::sync() };
+    std::fs::write("/proc/sys/vm/drop_caches", "3\n").is_ok()
+}
+
+/// `1234567` → `"1,234,567"`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1741000), "1,741,000");
+        let ms = Duration::from_millis;
+        assert_eq!(median(&[ms(3), ms(1), ms(2)]), ms(2));
+        assert_eq!(median(&[ms(4), ms(1), ms(2), ms(3)]), ms(2));
+    }
+
+    #[test]
+    fn measures_a_child() {
+        let (run, _) = run_child(Path::new("/bin/sh"), &["-c".as_ref(), "exit 3".as_ref()])
+            .expect("run /bin/sh");
+        assert_eq!(run.exit_code, Some(3));
+        assert!(run.max_rss > 0);
+    }
+}

@@ -1,0 +1,41 @@
+//! Embeds the standard rule packs of `rules/` into the `hyoka` binary, so
+//! `hyoka check` works in any directory of plans without a checkout.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    println!("cargo:rerun-if-changed=rules");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut packs: Vec<_> = std::fs::read_dir(&root)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    packs.sort();
+    let mut out = String::from("/// The standard rule packs: (directory name, pack.toml, [(file name, source)]).\n");
+    out.push_str("pub const STANDARD_PACKS: &[(&str, &str, &[(&str, &str)])] = &[\n");
+    for pack in packs {
+        let manifest = pack.join("pack.toml");
+        if !manifest.is_file() {
+            continue;
+        }
+        println!("cargo:rerun-if-changed={}", pack.display());
+        let name = pack.file_name().unwrap().to_string_lossy().to_string();
+        let mut files: Vec<_> = std::fs::read_dir(&pack)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "hyk"))
+            .collect();
+        files.sort();
+        write!(out, "    ({name:?}, include_str!({:?}), &[", manifest.display().to_string()).unwrap();
+        for f in files {
+            println!("cargo:rerun-if-changed={}", f.display());
+            let fname = f.file_name().unwrap().to_string_lossy().to_string();
+            write!(out, "({fname:?}, include_str!({:?})), ", f.display().to_string()).unwrap();
+        }
+        out.push_str("]),\n");
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("standard_packs.rs");
+    std::fs::write(dest, out).unwrap();
+}

@@ -1,0 +1,254 @@
+//! Applies a compiled rule [`Program`] to a [`Corpus`]: derived values in
+//! dependency order, per-entity rules and group rules, in parallel, into
+//! sorted [`Finding`]s.
+//!
+//! Parallel inside, sorted outside: the same corpus and program give the
+//! same findings in the same order on any number of threads. A rule that
+//! fails on one entity (division by zero the author did not guard) becomes a
+//! [`RuleFailure`] and never stops the other rules.
+//!
+//! This module reads no files and renders nothing.
+
+use std::collections::HashMap;
+
+use hyoka_dsl::value::Data;
+use hyoka_dsl::{Ctx, DeriveId, Key, Obj, OwnedValue, Program, RuleId, RuntimeError, Scope};
+use rayon::prelude::*;
+
+use crate::data::{describe, CorpusData};
+use crate::diagnostic::Severity;
+use crate::finding::{EntityRef, Finding};
+use crate::model::{Corpus, Span};
+use crate::schema::PlanSchema;
+
+/// A rule or derive that could not be evaluated on one entity.
+#[derive(Debug, Clone)]
+pub struct RuleFailure {
+    pub error: RuntimeError,
+}
+
+/// Everything one evaluation produced.
+pub struct Evaluation<'c> {
+    pub year: i32,
+    pub data: CorpusData<'c>,
+    pub findings: Vec<Finding>,
+    pub failures: Vec<RuleFailure>,
+}
+
+impl Evaluation<'_> {
+    /// The value of derive `name` (declared `for` `kind`) on `obj`.
+    pub fn derived(&self, program: &Program, obj: Obj, name: &str) -> Option<&OwnedValue> {
+        let d = program.derive_named(obj.kind, name)?;
+        self.data.derived_value(d, obj.index)
+    }
+}
+
+/// The default evaluation year: the latest year that has an actual value
+/// in the corpus (`None` when no indicator has one).
+pub fn latest_actual_year(corpus: &Corpus) -> Option<i32> {
+    corpus
+        .indicators
+        .iter()
+        .filter_map(|i| i.actuals.iter().map(|a| a.year.value).max())
+        .max()
+}
+
+/// Evaluates `program` over `corpus` for evaluation year `year`.
+pub fn evaluate<'c>(
+    corpus: &'c Corpus,
+    schema: &'c PlanSchema,
+    program: &Program,
+    year: i32,
+) -> Evaluation<'c> {
+    let ctx = Ctx { year };
+    let mut data = CorpusData::new(corpus, schema);
+    let mut failures = Vec::new();
+
+    // Derives, one column at a time in dependency order; each column in
+    // parallel over its entities.
+    for (i, derive) in program.derives().iter().enumerate() {
+        let d = DeriveId(i as u32);
+        let len = data.count(derive.kind);
+        let objs = data.entities(derive.kind);
+        let results: Vec<(u32, Result<OwnedValue, RuntimeError>)> = objs
+            .par_iter()
+            .map(|&obj| {
+                (
+                    obj.index,
+                    program
+                        .eval_derive(d, obj, &data, &ctx)
+                        .map(|v| v.to_owned_value()),
+                )
+            })
+            .collect();
+        let mut column = vec![OwnedValue::Missing(None); len];
+        for (index, r) in results {
+            match r {
+                Ok(v) => column[index as usize] = v,
+                Err(error) => failures.push(RuleFailure { error }),
+            }
+        }
+        data.push_derived(column);
+    }
+
+    // Per-entity rules: one pass over each kind's entities, every rule of
+    // that kind per entity.
+    let mut by_kind: HashMap<hyoka_dsl::KindId, Vec<RuleId>> = HashMap::new();
+    let mut group_rules = Vec::new();
+    for (i, rule) in program.rules().iter().enumerate() {
+        match rule.scope {
+            Scope::Each(k) => by_kind.entry(k).or_default().push(RuleId(i as u32)),
+            Scope::Group(_) => group_rules.push(RuleId(i as u32)),
+        }
+    }
+    let mut kinds: Vec<_> = by_kind.into_iter().collect();
+    kinds.sort_by_key(|(k, _)| *k);
+    let mut findings = Vec::new();
+    for (kind, rules) in kinds {
+        let objs = data.entities(kind);
+        let results: Vec<(Vec<Finding>, Vec<RuleFailure>)> = objs
+            .par_iter()
+            .map(|&obj| {
+                let mut found = Vec::new();
+                let mut failed = Vec::new();
+                for &r in &rules {
+                    match program.eval_rule(r, obj, &data, &ctx) {
+                        Ok(Some(firing)) => found.push(finding(
+                            program,
+                            r,
+                            &data,
+                            obj,
+                            &[],
+                            None,
+                            firing.message,
+                        )),
+                        Ok(None) => {}
+                        Err(error) => failed.push(RuleFailure { error }),
+                    }
+                }
+                (found, failed)
+            })
+            .collect();
+        for (mut f, mut e) in results {
+            findings.append(&mut f);
+            failures.append(&mut e);
+        }
+    }
+
+    // Group rules: keys computed in parallel, groups built by hashing (no
+    // pairwise comparison), then each group evaluated once.
+    for r in group_rules {
+        let kind = program.rules()[r.0 as usize].scope.kind();
+        let objs = data.entities(kind);
+        let keyed: Vec<(Obj, Result<Option<Key>, RuntimeError>)> = objs
+            .par_iter()
+            .map(|&obj| (obj, program.eval_group_key(r, obj, &data, &ctx)))
+            .collect();
+        let mut groups: HashMap<Key, Vec<Obj>> = HashMap::new();
+        let mut order: Vec<Key> = Vec::new();
+        for (obj, k) in keyed {
+            match k {
+                Ok(Some(key)) => {
+                    let members = groups.entry(key.clone()).or_insert_with(|| {
+                        order.push(key);
+                        Vec::new()
+                    });
+                    members.push(obj);
+                }
+                Ok(None) => {}
+                Err(error) => failures.push(RuleFailure { error }),
+            }
+        }
+        let results: Vec<Result<Option<Finding>, RuntimeError>> = order
+            .par_iter()
+            .map(|key| {
+                let members = &groups[key];
+                program
+                    .eval_group_rule(r, key, members, &data, &ctx)
+                    .map(|fired| {
+                        fired.map(|firing| {
+                            finding(
+                                program,
+                                r,
+                                &data,
+                                members[0],
+                                members,
+                                Some(program.show(hyoka_dsl::Value::Key(key), &data)),
+                                firing.message,
+                            )
+                        })
+                    })
+            })
+            .collect();
+        for res in results {
+            match res {
+                Ok(Some(f)) => findings.push(f),
+                Ok(None) => {}
+                Err(error) => failures.push(RuleFailure { error }),
+            }
+        }
+    }
+
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    failures.sort_by(|a, b| {
+        (&a.error.subject, &a.error.entity, &a.error.detail).cmp(&(
+            &b.error.subject,
+            &b.error.entity,
+            &b.error.detail,
+        ))
+    });
+    Evaluation {
+        year,
+        data,
+        findings,
+        failures,
+    }
+}
+
+fn severity(s: hyoka_dsl::Severity) -> Severity {
+    match s {
+        hyoka_dsl::Severity::Error => Severity::Error,
+        hyoka_dsl::Severity::Warning => Severity::Warning,
+        hyoka_dsl::Severity::Info => Severity::Info,
+    }
+}
+
+fn finding(
+    program: &Program,
+    r: RuleId,
+    data: &CorpusData<'_>,
+    obj: Obj,
+    members: &[Obj],
+    key: Option<String>,
+    message: String,
+) -> Finding {
+    let rule = &program.rules()[r.0 as usize];
+    let entity = EntityRef::of(data, obj);
+    let mut places: Vec<(Span, String)> = Vec::new();
+    if members.is_empty() {
+        places.push((entity.span(data.corpus), entity.label(data.corpus)));
+    } else {
+        for &m in members {
+            let e = EntityRef::of(data, m);
+            places.push((e.span(data.corpus), e.label(data.corpus)));
+        }
+    }
+    Finding {
+        rule: rule.qualified_id(),
+        severity: severity(rule.severity),
+        title: rule.title.clone(),
+        message,
+        help: rule.help.clone(),
+        suggest: rule.suggest.clone(),
+        entity,
+        entity_name: describe(data.corpus, data.schema, obj),
+        members: members.iter().map(|&m| EntityRef::of(data, m)).collect(),
+        key,
+        places,
+    }
+}
+
+/// Used by callers that must ask the data adapter directly (explain).
+pub fn data_describe(data: &CorpusData<'_>, obj: Obj) -> String {
+    data.describe(obj)
+}

@@ -1,0 +1,157 @@
+//! Findings: what a rule said about an entity, with the places in the plan
+//! files it concerns. Data only; rendering them is the job of the
+//! diagnostics and report code.
+
+use hyoka_dsl::Obj;
+
+use crate::data::CorpusData;
+use crate::diagnostic::{PlanDiagnostic, Severity};
+use crate::model::{Corpus, Span};
+
+/// The kind of entity a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntityKind {
+    Plan,
+    Node,
+    Project,
+    Indicator,
+}
+
+/// An entity of the corpus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntityRef {
+    pub kind: EntityKind,
+    pub index: u32,
+}
+
+impl EntityRef {
+    pub fn of(data: &CorpusData<'_>, obj: Obj) -> EntityRef {
+        let k = &data.schema.kinds;
+        let kind = if obj.kind == k.plan {
+            EntityKind::Plan
+        } else if obj.kind == k.project {
+            EntityKind::Project
+        } else if obj.kind == k.indicator {
+            EntityKind::Indicator
+        } else {
+            EntityKind::Node
+        };
+        EntityRef {
+            kind,
+            index: obj.index,
+        }
+    }
+
+    /// Where the entity's id is written.
+    pub fn span(&self, c: &Corpus) -> Span {
+        let i = self.index as usize;
+        match self.kind {
+            EntityKind::Plan => c.plans.get(i).map_or(Span::default(), |p| p.id.span),
+            EntityKind::Node => c.nodes[i].id.span,
+            EntityKind::Project => c.projects[i].id.span,
+            EntityKind::Indicator => c.indicators[i].id.span,
+        }
+    }
+
+    /// The entity's plan id.
+    pub fn plan_id<'c>(&self, c: &'c Corpus) -> &'c str {
+        let i = self.index as usize;
+        let p = match self.kind {
+            EntityKind::Plan => return c.plans.get(i).map_or("", |p| p.id.value.as_str()),
+            EntityKind::Node => c.nodes[i].plan,
+            EntityKind::Project => c.projects[i].plan,
+            EntityKind::Indicator => c.indicators[i].plan,
+        };
+        &c.plans[p as usize].id.value
+    }
+
+    /// The entity's own id (the plan id for a plan).
+    pub fn id<'c>(&self, c: &'c Corpus) -> &'c str {
+        let i = self.index as usize;
+        match self.kind {
+            EntityKind::Plan => c.plans.get(i).map_or("", |p| p.id.value.as_str()),
+            EntityKind::Node => &c.nodes[i].id.value,
+            EntityKind::Project => &c.projects[i].id.value,
+            EntityKind::Indicator => &c.indicators[i].id.value,
+        }
+    }
+
+    /// The entity's name.
+    pub fn name<'c>(&self, c: &'c Corpus) -> &'c str {
+        let i = self.index as usize;
+        match self.kind {
+            EntityKind::Plan => c.plans.get(i).map_or("", |p| p.name.value.as_str()),
+            EntityKind::Node => &c.nodes[i].name.value,
+            EntityKind::Project => &c.projects[i].name.value,
+            EntityKind::Indicator => &c.indicators[i].name.value,
+        }
+    }
+
+    /// A short label for a diagnostic: `indicator M4-1 町内会等加入率`.
+    pub fn label(&self, c: &Corpus) -> String {
+        let what = match self.kind {
+            EntityKind::Plan => "plan",
+            EntityKind::Node => match c.nodes[self.index as usize].level {
+                crate::model::Level::Goal => "goal",
+                crate::model::Level::Policy => "policy",
+                crate::model::Level::Measure => "measure",
+            },
+            EntityKind::Project => "project",
+            EntityKind::Indicator => "indicator",
+        };
+        format!("{what} {} {}", self.id(c), self.name(c))
+    }
+}
+
+/// What a rule found.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// `PACK.ID`.
+    pub rule: String,
+    pub severity: Severity,
+    pub title: Option<String>,
+    pub message: String,
+    pub help: Option<String>,
+    /// A suggested review outcome (拡充 … 完了), for review rules.
+    pub suggest: Option<String>,
+    /// The entity (for a group rule: its first member).
+    pub entity: EntityRef,
+    /// `plan-id / entity-id`.
+    pub entity_name: String,
+    /// The members of the group, for group rules.
+    pub members: Vec<EntityRef>,
+    /// The group key as text, for group rules.
+    pub key: Option<String>,
+    /// The places in the plan files, labelled.
+    pub places: Vec<(Span, String)>,
+}
+
+impl Finding {
+    /// The order findings are listed in: by rule, then by where they point.
+    pub fn sort_key(&self) -> (&str, Option<(u32, u32)>, &str) {
+        (
+            &self.rule,
+            self.places.first().map(|(s, _)| (s.file, s.start)),
+            &self.message,
+        )
+    }
+
+    /// A diagnostic pointing at every place the finding concerns (places in
+    /// other files become related notes).
+    pub fn to_diagnostic(&self, corpus: &Corpus) -> PlanDiagnostic {
+        let mut d = PlanDiagnostic::new(self.rule.clone(), self.severity, self.message.clone());
+        for (span, label) in &self.places {
+            d = d.at(corpus, *span, label.clone());
+        }
+        let mut help = self.help.clone();
+        if let Some(s) = &self.suggest {
+            let line = format!("suggested review outcome: {s}");
+            help = Some(match help {
+                Some(h) => format!("{h}\n{line}"),
+                None => line,
+            });
+        }
+        d.help = help;
+        d
+    }
+}
