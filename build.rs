@@ -11,7 +11,9 @@ fn main() {
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
     packs.sort();
-    let mut out = String::from("/// The standard rule packs: (directory name, pack.toml, [(file name, source)]).\n");
+    let mut out = String::from(
+        "/// The standard rule packs: (directory name, pack.toml, [(file name, source)]).\n",
+    );
     out.push_str("pub const STANDARD_PACKS: &[(&str, &str, &[(&str, &str)])] = &[\n");
     for pack in packs {
         let manifest = pack.join("pack.toml");
@@ -27,11 +29,21 @@ fn main() {
             .filter(|p| p.extension().is_some_and(|e| e == "hyk"))
             .collect();
         files.sort();
-        write!(out, "    ({name:?}, include_str!({:?}), &[", manifest.display().to_string()).unwrap();
+        write!(
+            out,
+            "    ({name:?}, include_str!({:?}), &[",
+            manifest.display().to_string()
+        )
+        .unwrap();
         for f in files {
             println!("cargo:rerun-if-changed={}", f.display());
             let fname = f.file_name().unwrap().to_string_lossy().to_string();
-            write!(out, "({fname:?}, include_str!({:?})), ", f.display().to_string()).unwrap();
+            write!(
+                out,
+                "({fname:?}, include_str!({:?})), ",
+                f.display().to_string()
+            )
+            .unwrap();
         }
         out.push_str("]),\n");
     }

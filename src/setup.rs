@@ -29,7 +29,9 @@ pub struct RuleOptions {
 fn parse_set(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-        _ => Err(format!("`{s}` is not PACK.PARAM=VALUE, e.g. grades.a_min=85%")),
+        _ => Err(format!(
+            "`{s}` is not PACK.PARAM=VALUE, e.g. grades.a_min=85%"
+        )),
     }
 }
 
@@ -40,7 +42,10 @@ pub enum SetupError {
 }
 
 /// The project configuration for `paths` (empty when there is none).
-pub fn project_config(paths: &[PathBuf], opts: &RuleOptions) -> Result<(ProjectConfig, Option<PathBuf>), PlanDiagnostic> {
+pub fn project_config(
+    paths: &[PathBuf],
+    opts: &RuleOptions,
+) -> Result<(ProjectConfig, Option<PathBuf>), PlanDiagnostic> {
     let path = match &opts.config {
         Some(p) => Some(p.clone()),
         None => config::find_config(paths),
@@ -56,7 +61,9 @@ pub fn standard_pack(name: &str) -> Option<Result<PackFiles, PlanDiagnostic>> {
     STANDARD_PACKS
         .iter()
         .find(|(dir, _, _)| *dir == name)
-        .map(|(dir, manifest, files)| config::pack_from_texts(&format!("rules/{dir}"), manifest, files))
+        .map(|(dir, manifest, files)| {
+            config::pack_from_texts(&format!("rules/{dir}"), manifest, files)
+        })
 }
 
 /// The names of the standard packs built into this binary.
@@ -148,7 +155,11 @@ pub struct Rules {
 }
 
 /// Configuration, packs and compilation in one step.
-pub fn rules(paths: &[PathBuf], opts: &RuleOptions, schema: &PlanSchema) -> Result<Rules, SetupError> {
+pub fn rules(
+    paths: &[PathBuf],
+    opts: &RuleOptions,
+    schema: &PlanSchema,
+) -> Result<Rules, SetupError> {
     let (config, config_path) = project_config(paths, opts).map_err(SetupError::Config)?;
     let packs = select_packs(opts, &config, config_path.as_deref()).map_err(SetupError::Config)?;
     let program = hyoka_engine::rules::compile(&packs, &config, &opts.set, schema)

@@ -22,12 +22,15 @@ use clap::{Args, Parser, Subcommand};
 use rayon::prelude::*;
 
 use hyoka_bench::corpus::{self, Corpus, DEFAULT_ROOT};
-use hyoka_bench::measure::{self, median, pool, thousands, time_on};
+use hyoka_bench::measure::{self, best, median, pool, thousands, time_on};
 use hyoka_bench::{eval, plain};
 use hyoka_engine::generate::{CorpusSpec, MUNICIPALITIES_OF_JAPAN};
 
 #[derive(Parser, Debug)]
-#[command(name = "hyoka-bench", about = "Benchmarks of hyoka (build with --release)")]
+#[command(
+    name = "hyoka-bench",
+    about = "Benchmarks of hyoka (build with --release)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -49,7 +52,7 @@ enum Cmd {
         spec: SpecArgs,
         #[command(flatten)]
         common: CommonArgs,
-        /// Repetitions of each case (the median is reported)
+        /// Repetitions of each case (the best is reported)
         #[arg(long, default_value_t = 5)]
         iterations: usize,
     },
@@ -155,6 +158,39 @@ struct CommonArgs {
     /// Generate the corpora again even when present
     #[arg(long)]
     regen: bool,
+    /// Before each timed run, wait up to this many seconds for the machine
+    /// to be idle (other builds on a 2-core machine ruin thread scaling)
+    #[arg(long, default_value_t = 30.0)]
+    idle_wait: f64,
+}
+
+impl CommonArgs {
+    /// Waits for an idle machine; returns the busy share seen.
+    fn settle(&self) -> f64 {
+        if self.idle_wait <= 0.0 {
+            return 0.0;
+        }
+        measure::wait_until_idle(Duration::from_secs_f64(self.idle_wait), 0.15)
+    }
+}
+
+/// The most busy the machine was just before a timed run.
+#[derive(Default)]
+struct Busy(f64);
+
+impl Busy {
+    fn see(&mut self, busy: f64) {
+        self.0 = self.0.max(busy);
+    }
+
+    fn line(&self) -> String {
+        let pct = self.0 * 100.0;
+        if self.0 > 0.15 {
+            format!("WARNING: the machine was up to {pct:.0}% busy with other work before some runs: figures are pessimistic")
+        } else {
+            format!("machine idle before every run (at most {pct:.0}% busy)")
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -285,8 +321,8 @@ fn cmd_load(spec: &CorpusSpec, common: &CommonArgs, iterations: usize) -> Result
     println!("corpus: {}", c.describe());
     let sources = corpus::read_sources(&c.dir)?;
     validate(&c, &sources)?;
-    let files = hyoka_engine::load::find_plan_files(std::slice::from_ref(&c.dir))
-        .map_err(|d| d.message)?;
+    let files =
+        hyoka_engine::load::find_plan_files(std::slice::from_ref(&c.dir)).map_err(|d| d.message)?;
     let paths = vec![c.dir.clone()];
     let threads = [1usize, 2];
     let pools: Vec<_> = threads.iter().map(|&t| pool(t)).collect();
@@ -299,8 +335,10 @@ fn cmd_load(spec: &CorpusSpec, common: &CommonArgs, iterations: usize) -> Result
         "hyoka load (disk)",
     ];
     let mut times = vec![vec![Vec::new(); threads.len()]; CASES.len()];
+    let mut busy = Busy::default();
     for _ in 0..iterations {
         for (ti, p) in pools.iter().enumerate() {
+            busy.see(common.settle());
             times[0][ti].push(time_on(p, || {
                 sources
                     .par_iter()
@@ -308,7 +346,9 @@ fn cmd_load(spec: &CorpusSpec, common: &CommonArgs, iterations: usize) -> Result
                     .collect::<Vec<_>>()
             }));
             let owned = sources.clone();
+            busy.see(common.settle());
             times[1][ti].push(time_on(p, move || hyoka_engine::load_sources(owned)));
+            busy.see(common.settle());
             times[2][ti].push(time_on(p, || {
                 let files = hyoka_engine::load::find_plan_files(&paths).expect("listed");
                 files
@@ -319,19 +359,21 @@ fn cmd_load(spec: &CorpusSpec, common: &CommonArgs, iterations: usize) -> Result
                     })
                     .collect::<Vec<_>>()
             }));
+            busy.see(common.settle());
             times[3][ti].push(time_on(p, || hyoka_engine::load(&paths)));
         }
     }
     let med: Vec<Vec<Duration>> = times
         .iter()
-        .map(|per| per.iter().map(|t| median(t)).collect())
+        .map(|per| per.iter().map(|t| best(t)).collect())
         .collect();
 
     let mb = c.megabytes();
     let ind = c.stats.indicators as f64;
     println!(
-        "{} files, median of {iterations} runs each; ratio = throughput ÷ the toml+serde baseline of the same source and threads\n",
-        files.len()
+        "{} files, best of {iterations} runs each; ratio = throughput ÷ the toml+serde baseline of the same source and threads\n{}\n",
+        files.len(),
+        busy.line()
     );
     println!(
         "{:<40} {:>7} {:>10} {:>8} {:>14} {:>9}",
@@ -394,6 +436,7 @@ fn cmd_scale(
     let files_per_muni = 1 + SECTORAL as u64;
     let p = pool(threads);
     let mut rows = Vec::new();
+    let mut busy = Busy::default();
     for &n in file_counts {
         let munis = n.div_ceil(files_per_muni) as u32;
         let spec = CorpusSpec {
@@ -408,6 +451,7 @@ fn cmd_scale(
         let mut hyoka = Vec::new();
         let mut base = Vec::new();
         for _ in 0..iterations {
+            busy.see(common.settle());
             base.push(time_on(&p, || {
                 let files = hyoka_engine::load::find_plan_files(&paths).expect("listed");
                 files
@@ -419,19 +463,23 @@ fn cmd_scale(
                     .collect::<Vec<_>>()
             }));
             let mut diagnostics = 0;
+            busy.see(common.settle());
             hyoka.push(time_on(&p, || {
                 let l = hyoka_engine::load(&paths);
                 diagnostics = l.diagnostics.len();
                 l
             }));
             if diagnostics > 0 {
-                return Err(format!("{diagnostics} diagnostics loading {}", c.dir.display()).into());
+                return Err(
+                    format!("{diagnostics} diagnostics loading {}", c.dir.display()).into(),
+                );
             }
         }
-        rows.push((c, median(&hyoka), median(&base)));
+        rows.push((c, best(&hyoka), best(&base)));
     }
     println!(
-        "\nhyoka load (disk) on {threads} threads, median of {iterations}; toml = read + toml::from_str into plain structs\n"
+        "\nhyoka load (disk) on {threads} threads, best of {iterations}; toml = read + toml::from_str into plain structs\n{}\n",
+        busy.line()
     );
     println!(
         "{:>7} {:>9} {:>11} {:>10} {:>9} {:>10} {:>12} {:>8}",
@@ -461,7 +509,9 @@ fn cmd_scale(
 
 fn default_hyoka() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let dir = exe.parent().ok_or("no directory for the current executable")?;
+    let dir = exe
+        .parent()
+        .ok_or("no directory for the current executable")?;
     let p = dir.join("hyoka");
     if p.exists() {
         Ok(p)
@@ -492,6 +542,7 @@ fn cmd_check(
         println!("(the 1,741-municipality corpus is ~1 GB: generating it once and checking it take minutes)");
     }
     let mut rows = Vec::new();
+    let mut busy = Busy::default();
     for &n in sizes {
         let spec = CorpusSpec {
             municipalities: n,
@@ -504,6 +555,7 @@ fn cmd_check(
         let mut cpu = Duration::ZERO;
         let mut cold = None;
         for _ in 0..repeat {
+            busy.see(common.settle());
             if drop_caches {
                 cold = Some(measure::drop_page_cache());
             }
@@ -530,7 +582,10 @@ fn cmd_check(
                 .into());
             }
             if !summary.contains(&format!("{} indicators", c.stats.indicators)) {
-                println!("  warning: summary does not show {} indicators: {summary}", c.stats.indicators);
+                println!(
+                    "  warning: summary does not show {} indicators: {summary}",
+                    c.stats.indicators
+                );
             }
             walls.push(run.wall);
             peak = peak.max(run.max_rss);
@@ -538,10 +593,22 @@ fn cmd_check(
         }
         rows.push((c, median(&walls), peak, cpu, cold));
     }
-    println!("\n`hyoka check` as a child process; wall = median of {repeat}, peak = ru_maxrss\n");
+    println!(
+        "\n`hyoka check` as a child process; wall = median of {repeat}, peak = ru_maxrss\n{}\n",
+        busy.line()
+    );
     println!(
         "{:>6} {:>7} {:>11} {:>9} {:>9} {:>9} {:>12} {:>9} {:>10} {:>10}",
-        "munis", "files", "indicators", "MB", "wall", "cpu", "µs/indicator", "peak MB", "peak÷disk", "growth"
+        "munis",
+        "files",
+        "indicators",
+        "MB",
+        "wall",
+        "cpu",
+        "µs/indicator",
+        "peak MB",
+        "peak÷disk",
+        "growth"
     );
     let mut prev: Option<(f64, f64)> = None;
     for (c, wall, peak, cpu, _) in &rows {
@@ -569,7 +636,11 @@ fn cmd_check(
     if let Some((_, _, _, _, Some(cold))) = rows.first() {
         println!(
             "\npage cache {} before each run",
-            if *cold { "dropped" } else { "could NOT be dropped (not root?): runs are warm" }
+            if *cold {
+                "dropped"
+            } else {
+                "could NOT be dropped (not root?): runs are warm"
+            }
         );
     }
     println!("growth = (time ratio) ÷ (indicator ratio) against the previous row: 1.00 is linear");

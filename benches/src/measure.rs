@@ -36,6 +36,12 @@ pub fn median(times: &[Duration]) -> Duration {
     v[(v.len() - 1) / 2]
 }
 
+/// The shortest of some durations: noise from other processes only ever
+/// adds time, so the best run is the closest to the true cost.
+pub fn best(times: &[Duration]) -> Duration {
+    times.iter().copied().min().unwrap_or_default()
+}
+
 /// What a child process took.
 #[derive(Clone, Copy, Debug)]
 pub struct ChildRun {
@@ -109,6 +115,45 @@ pub fn drop_page_cache() -> bool {
     // SAFETY: sync(2) has no preconditions.
     unsafe { libc::sync() };
     std::fs::write("/proc/sys/vm/drop_caches", "3\n").is_ok()
+}
+
+/// Jiffies of all CPUs: (busy, total), from the first line of /proc/stat.
+fn cpu_jiffies() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: u64 = v.iter().sum();
+    // idle and iowait are the 4th and 5th fields.
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    Some((total - idle, total))
+}
+
+/// The share of the whole machine's CPU time that was busy during
+/// `window` (0.0 ..= 1.0), this process included.
+pub fn machine_busy(window: Duration) -> Option<f64> {
+    let (b0, t0) = cpu_jiffies()?;
+    std::thread::sleep(window);
+    let (b1, t1) = cpu_jiffies()?;
+    let dt = t1.saturating_sub(t0);
+    (dt > 0).then(|| b1.saturating_sub(b0) as f64 / dt as f64)
+}
+
+/// Waits (up to `max_wait`) until the machine is nearly idle, so that a
+/// measurement does not share the cores with someone else's build. Returns
+/// the busy share seen last: above `threshold` means it gave up waiting.
+pub fn wait_until_idle(max_wait: Duration, threshold: f64) -> f64 {
+    let start = Instant::now();
+    loop {
+        let busy = machine_busy(Duration::from_millis(250)).unwrap_or(0.0);
+        if busy <= threshold || start.elapsed() >= max_wait {
+            return busy;
+        }
+        std::thread::sleep(Duration::from_millis(750));
+    }
 }
 
 /// `1234567` → `"1,234,567"`.

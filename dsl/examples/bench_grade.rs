@@ -259,8 +259,12 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let rate = program.derive_named(model.kind("indicator"), "rate").unwrap();
-    let grade = program.derive_named(model.kind("indicator"), "grade").unwrap();
+    let rate = program
+        .derive_named(model.kind("indicator"), "rate")
+        .unwrap();
+    let grade = program
+        .derive_named(model.kind("indicator"), "grade")
+        .unwrap();
     assert_eq!((rate.0, grade.0), (0, 1), "rate is computed before grade");
     let mut data = build(&model, n);
     let ctx = Ctx { year: 2022 };
@@ -321,10 +325,22 @@ fn main() {
         counts[*g as usize] += 1;
     }
     let rate_of = |secs: f64| n as f64 / secs / 1e6;
-    println!("indicators: {n} (A {} / B {} / C {} / 未算出 {})", counts[0], counts[1], counts[2], counts[3]);
-    println!("hyoka (rate + grade derives): {:>7.1} M/s", rate_of(best_dsl));
-    println!("by hand, exact numbers:       {:>7.1} M/s", rate_of(best_hand));
-    println!("by hand, f64:                 {:>7.1} M/s", rate_of(best_f64));
+    println!(
+        "indicators: {n} (A {} / B {} / C {} / 未算出 {})",
+        counts[0], counts[1], counts[2], counts[3]
+    );
+    println!(
+        "hyoka (rate + grade derives): {:>7.1} M/s",
+        rate_of(best_dsl)
+    );
+    println!(
+        "by hand, exact numbers:       {:>7.1} M/s",
+        rate_of(best_hand)
+    );
+    println!(
+        "by hand, f64:                 {:>7.1} M/s",
+        rate_of(best_f64)
+    );
     println!(
         "hyoka is {:.2}× the exact hand loop's time, {:.2}× the f64 loop's",
         best_dsl / best_hand,

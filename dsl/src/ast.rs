@@ -743,7 +743,10 @@ impl Number {
     /// The digits without `_` and `%`, ready for an exact decimal parser:
     /// `1_000` → `1000`, `90%` → `90`, `61.4` → `61.4`.
     pub fn digits(&self) -> String {
-        self.text.chars().filter(|c| *c != '_' && *c != '%').collect()
+        self.text
+            .chars()
+            .filter(|c| *c != '_' && *c != '%')
+            .collect()
     }
 }
 
@@ -807,7 +810,11 @@ impl fmt::Display for Item {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(doc) = &self.doc {
             for line in doc.split('\n') {
-                writeln!(f, "/// {line}")?;
+                if line.is_empty() {
+                    writeln!(f, "///")?;
+                } else {
+                    writeln!(f, "/// {line}")?;
+                }
             }
         }
         match &self.kind {

@@ -286,11 +286,7 @@ impl Program {
         self.ev(n, cx)
     }
 
-    fn ev_inner<'a, D: Data, T: Tracer>(
-        &'a self,
-        n: NodeId,
-        cx: &mut Cx<'a, '_, D, T>,
-    ) -> Res<'a> {
+    fn ev_inner<'a, D: Data, T: Tracer>(&'a self, n: NodeId, cx: &mut Cx<'a, '_, D, T>) -> Res<'a> {
         Ok(match self.node(n) {
             Node::Const(c) => c.as_value(),
             Node::This => Value::Obj(cx.this),
@@ -307,7 +303,9 @@ impl Program {
                 _ => Value::Missing(None),
             },
             Node::Neg(a) => match self.arg(*a, cx)? {
-                Value::Num(x) => Value::Num(x.neg().map_err(|e| arith_fault(e, n, format!("-{x}")))?),
+                Value::Num(x) => {
+                    Value::Num(x.neg().map_err(|e| arith_fault(e, n, format!("-{x}")))?)
+                }
                 m @ Value::Missing(_) => m,
                 _ => Value::Missing(None),
             },
@@ -366,15 +364,10 @@ impl Program {
         })
     }
 
-
     /// The rarer nodes, kept out of [`Program::ev_inner`] so that its stack
     /// frame stays small: it is entered once per node of every evaluation.
     #[inline(never)]
-    fn ev_cold<'a, D: Data, T: Tracer>(
-        &'a self,
-        n: NodeId,
-        cx: &mut Cx<'a, '_, D, T>,
-    ) -> Res<'a> {
+    fn ev_cold<'a, D: Data, T: Tracer>(&'a self, n: NodeId, cx: &mut Cx<'a, '_, D, T>) -> Res<'a> {
         Ok(match self.node(n) {
             Node::Key => match cx.key {
                 Some(k) => Value::Key(k),
@@ -882,9 +875,16 @@ impl Program {
         let Some(def) = self.derives.get(d.0 as usize) else {
             return Ok(Value::Missing(None));
         };
-        self.with_frame(def.slots, obj, None, &[], data, ctx, &mut NoTrace, |p, cx| {
-            p.ev(def.body, cx)
-        })
+        self.with_frame(
+            def.slots,
+            obj,
+            None,
+            &[],
+            data,
+            ctx,
+            &mut NoTrace,
+            |p, cx| p.ev(def.body, cx),
+        )
         .map_err(|f| self.fault_to_error(f, self.derive_subject(d), data.describe(obj)))
     }
 
@@ -912,21 +912,30 @@ impl Program {
         let Some(rule) = self.rules.get(r.0 as usize) else {
             return Ok(None);
         };
-        self.with_frame(rule.slots, obj, None, &[], data, ctx, &mut NoTrace, |p, cx| {
-            if let Some(f) = rule.filter {
-                if !matches!(p.ev(f, cx)?, Value::Bool(true)) {
-                    return Ok(None);
+        self.with_frame(
+            rule.slots,
+            obj,
+            None,
+            &[],
+            data,
+            ctx,
+            &mut NoTrace,
+            |p, cx| {
+                if let Some(f) = rule.filter {
+                    if !matches!(p.ev(f, cx)?, Value::Bool(true)) {
+                        return Ok(None);
+                    }
                 }
-            }
-            let mut parts = Vec::with_capacity(rule.group_key.len());
-            for k in rule.group_key.iter() {
-                match KeyPart::from_value(p.ev(*k, cx)?) {
-                    Some(part) => parts.push(part),
-                    None => return Ok(None),
+                let mut parts = Vec::with_capacity(rule.group_key.len());
+                for k in rule.group_key.iter() {
+                    match KeyPart::from_value(p.ev(*k, cx)?) {
+                        Some(part) => parts.push(part),
+                        None => return Ok(None),
+                    }
                 }
-            }
-            Ok(Some(Key(parts.into_boxed_slice())))
-        })
+                Ok(Some(Key(parts.into_boxed_slice())))
+            },
+        )
         .map_err(|f| self.fault_to_error(f, Self::rule_subject(rule), data.describe(obj)))
     }
 

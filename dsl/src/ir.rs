@@ -429,7 +429,9 @@ impl Program {
 
     /// The name of kind `k` in the schema the program was checked against.
     pub fn kind_name(&self, k: KindId) -> &str {
-        self.kind_names.get(k.0 as usize).map_or("?", |s| s.as_str())
+        self.kind_names
+            .get(k.0 as usize)
+            .map_or("?", |s| s.as_str())
     }
 
     pub(crate) fn node(&self, n: NodeId) -> &Node {

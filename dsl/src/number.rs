@@ -432,7 +432,18 @@ mod tests {
         assert_eq!(n("1_000"), Number::from_i64(1000));
         assert_eq!(n("-490"), Number::from_i64(-490));
         assert_eq!(n("12.5%"), Number::ratio(1, 8).unwrap());
-        for bad in ["", "-", "1.", ".5", "1_", "a", "1e3", "1..2", "%", "99999999999999999999"] {
+        for bad in [
+            "",
+            "-",
+            "1.",
+            ".5",
+            "1_",
+            "a",
+            "1e3",
+            "1..2",
+            "%",
+            "99999999999999999999",
+        ] {
             assert!(Number::parse(bad).is_err(), "{bad}");
         }
     }
@@ -456,7 +467,10 @@ mod tests {
         assert_eq!(n("238").div(n("300")).unwrap().to_string(), "0.793333");
         assert_eq!(n("-490").to_string(), "-490");
         assert_eq!(n("-0.05").to_string(), "-0.05");
-        assert_eq!(n("2").div(n("3")).unwrap().neg().unwrap().to_string(), "-0.666667");
+        assert_eq!(
+            n("2").div(n("3")).unwrap().neg().unwrap().to_string(),
+            "-0.666667"
+        );
     }
 
     #[test]

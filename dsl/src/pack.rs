@@ -170,14 +170,21 @@ pub fn compile(
     let mut order = Vec::with_capacity(n);
     let mut stack = Vec::new();
     for i in (0..n).filter(|i| index[*i].is_some()) {
-        order_packs(i, &extends, &mut state, &mut stack, &mut order, &mut |cycle| {
-            let mut names: Vec<String> = cycle.iter().map(|c| packs[*c].name.clone()).collect();
-            names.push(names[0].clone());
-            errors.push(origin_error(
-                CheckErrorKind::PackCycle { cycle: names },
-                &packs[cycle[0]].manifest,
-            ));
-        });
+        order_packs(
+            i,
+            &extends,
+            &mut state,
+            &mut stack,
+            &mut order,
+            &mut |cycle| {
+                let mut names: Vec<String> = cycle.iter().map(|c| packs[*c].name.clone()).collect();
+                names.push(names[0].clone());
+                errors.push(origin_error(
+                    CheckErrorKind::PackCycle { cycle: names },
+                    &packs[cycle[0]].manifest,
+                ));
+            },
+        );
     }
     // Position of each input pack in `order`.
     let mut pos = vec![usize::MAX; n];

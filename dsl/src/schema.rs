@@ -359,7 +359,9 @@ pub mod testing {
         let year_basis = s.enumeration("year_basis", &["fiscal", "calendar"])?;
         s.enumeration(
             "outcome",
-            &["拡充", "継続", "改善", "統合", "縮小", "休止", "廃止", "完了"],
+            &[
+                "拡充", "継続", "改善", "統合", "縮小", "休止", "廃止", "完了",
+            ],
         )?;
 
         let plan = s.entity("plan")?;

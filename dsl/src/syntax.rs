@@ -138,7 +138,8 @@ pub struct Comment {
 /// The ordinary comments of `text`, in order, skipping `//` inside strings.
 /// Meant for the formatter; works on any text, valid or not.
 pub fn comments(text: &str) -> Vec<Comment> {
-    scan(text, 0, false).comments
+    let start = if text.starts_with('\u{FEFF}') { 3 } else { 0 };
+    scan(text, start, false).comments
 }
 
 // ===========================================================================
@@ -423,9 +424,7 @@ impl Family {
 fn keyword_of(r: Rule) -> Option<&'static str> {
     let name = rule_name(r);
     let word = name.strip_prefix('`')?.strip_suffix('`')?;
-    word.chars()
-        .all(|c| c.is_ascii_lowercase())
-        .then_some(word)
+    word.chars().all(|c| c.is_ascii_lowercase()).then_some(word)
 }
 
 const KEYWORDS: &[&str] = &[
@@ -580,7 +579,10 @@ fn pest_error(
     }
 
     if let Found::DocComment(len) = found {
-        return sink.error(SyntaxErrorKind::MisplacedDocComment, Span::new(at, at + len));
+        return sink.error(
+            SyntaxErrorKind::MisplacedDocComment,
+            Span::new(at, at + len),
+        );
     }
     if let Found::Char(c) = found {
         if !c.is_ascii() {
@@ -622,10 +624,8 @@ fn pest_error(
         }
         if !KEYWORDS.contains(&word) {
             if let Some(suggestion) = did_you_mean(word, candidates) {
-                let expected = describe_expected_without(
-                    &positives,
-                    &[Family::Operator, Family::Expression],
-                );
+                let expected =
+                    describe_expected_without(&positives, &[Family::Operator, Family::Expression]);
                 return sink
                     .error(
                         SyntaxErrorKind::UnknownKeyword {
@@ -772,7 +772,8 @@ fn skip_trivia(text: &str, mut at: usize) -> usize {
         let rest = text.get(at..).unwrap_or("");
         let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
         at += rest.len() - trimmed.len();
-        if trimmed.starts_with("//") && !(trimmed.starts_with("///") && !trimmed.starts_with("////"))
+        if trimmed.starts_with("//")
+            && !(trimmed.starts_with("///") && !trimmed.starts_with("////"))
         {
             at += trimmed.find('\n').unwrap_or(trimmed.len());
         } else {
@@ -915,7 +916,9 @@ impl Scanner<'_> {
     }
 
     fn peek_at(&self, offset: usize) -> Option<char> {
-        self.text.get(self.pos + offset..).and_then(|r| r.chars().next())
+        self.text
+            .get(self.pos + offset..)
+            .and_then(|r| r.chars().next())
     }
 
     fn rest(&self) -> &str {
@@ -1208,7 +1211,10 @@ impl Scanner<'_> {
                 let sync = self.split
                     && self.at_line_start
                     && ITEM_KEYWORDS.contains(&word)
-                    && self.stack.iter().all(|f| matches!(f, Frame::Bracket { .. }));
+                    && self
+                        .stack
+                        .iter()
+                        .all(|f| matches!(f, Frame::Bracket { .. }));
                 if sync {
                     let boundary = self.pending_doc.unwrap_or(self.line_start);
                     self.close_chunk(boundary);
@@ -1358,9 +1364,25 @@ fn inner(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
 }
 
 impl Lowerer<'_, '_> {
+    /// The pair's span in the file, without the whitespace and comments pest
+    /// leaves at the end of a rule whose last part is optional (`a ~ b?`
+    /// skips the blanks after `a` even when `b` is absent).
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let s = pair.as_span();
-        Span::new(s.start() + self.offset, s.end() + self.offset)
+        let start = pair.as_span().start() + self.offset;
+        Span::new(start, self.trimmed_end(pair))
+    }
+
+    fn trimmed_end(&self, pair: &Pair<'_, Rule>) -> usize {
+        let end = pair.as_span().end() + self.offset;
+        let Some(last) = pair.clone().into_inner().next_back() else {
+            return end;
+        };
+        let inner_end = self.trimmed_end(&last);
+        if skip_trivia(self.sink.text, inner_end) >= end {
+            inner_end
+        } else {
+            end
+        }
     }
 
     fn report(&self, error: SyntaxError) -> Failed {
@@ -1446,7 +1468,9 @@ impl Lowerer<'_, '_> {
 
     fn parse_ident(&self, pair: Pair<'_, Rule>) -> Ident {
         match pair.as_rule() {
-            Rule::ident | Rule::field_name => Node::new(pair.as_str().to_string(), self.span(&pair)),
+            Rule::ident | Rule::field_name => {
+                Node::new(pair.as_str().to_string(), self.span(&pair))
+            }
             _ => unreachable!("{:?} in parse_ident", pair.as_rule()),
         }
     }
@@ -2216,9 +2240,10 @@ impl Lowerer<'_, '_> {
 
     fn parse_if(&self, pair: Pair<'_, Rule>) -> Lowered<Ex> {
         let span = self.span(&pair);
-        let parts = self.parse_exprs(inner(pair).filter(|p| {
-            !matches!(p.as_rule(), Rule::kw_if | Rule::kw_then | Rule::kw_else)
-        }))?;
+        let parts = self.parse_exprs(
+            inner(pair)
+                .filter(|p| !matches!(p.as_rule(), Rule::kw_if | Rule::kw_then | Rule::kw_else)),
+        )?;
         let depth = parts.iter().map(|e| e.depth).max().unwrap_or(0);
         let mut parts = parts.into_iter().map(|e| Box::new(e.expr));
         match (parts.next(), parts.next(), parts.next()) {
@@ -2363,8 +2388,14 @@ mod tests {
 
     #[test]
     fn did_you_mean_finds_typos() {
-        assert_eq!(did_you_mean("severty", CLAUSE_KEYWORDS.iter().copied()), Some("severity"));
-        assert_eq!(did_you_mean("rulle", ITEM_KEYWORDS.iter().copied()), Some("rule"));
+        assert_eq!(
+            did_you_mean("severty", CLAUSE_KEYWORDS.iter().copied()),
+            Some("severity")
+        );
+        assert_eq!(
+            did_you_mean("rulle", ITEM_KEYWORDS.iter().copied()),
+            Some("rule")
+        );
         assert_eq!(did_you_mean("xyz", ITEM_KEYWORDS.iter().copied()), None);
     }
 
@@ -2373,6 +2404,6 @@ mod tests {
         let text = "param a: number = 1\n/// doc\nrule x for indicator {\n}\n  rule y";
         let s = scan(text, 0, true);
         let starts: Vec<usize> = s.chunks.iter().map(|c| c.start).collect();
-        assert_eq!(starts, vec![0, 20, 55]);
+        assert_eq!(starts, vec![0, 20, 53]);
     }
 }

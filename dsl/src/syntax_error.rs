@@ -239,12 +239,15 @@ impl SyntaxErrorKind {
                 "the severities are `error`, `warning` and `info`"
             }
             SyntaxErrorKind::DuplicateClause { clause } => {
-                return Some(format!("a rule has one `{clause}` clause: remove one of them"))
+                return Some(format!(
+                    "a rule has one `{clause}` clause: remove one of them"
+                ))
             }
             SyntaxErrorKind::MissingClause { clause, .. } => {
                 return Some(match *clause {
-                    "severity" => "add `severity error`, `severity warning` or `severity info`"
-                        .to_string(),
+                    "severity" => {
+                        "add `severity error`, `severity warning` or `severity info`".to_string()
+                    }
                     "when" => "add `when CONDITION`; write `when true` for a rule that \
                                always fires"
                         .to_string(),
@@ -307,7 +310,9 @@ impl fmt::Display for SyntaxErrorKind {
                 write!(f, "unknown escape `{escape}` in string")
             }
             SyntaxErrorKind::UnclosedInterpolation => write!(f, "unclosed `{{` in string"),
-            SyntaxErrorKind::EmptyInterpolation => write!(f, "empty interpolation `{{}}` in string"),
+            SyntaxErrorKind::EmptyInterpolation => {
+                write!(f, "empty interpolation `{{}}` in string")
+            }
             SyntaxErrorKind::UnmatchedBrace => write!(f, "unmatched `}}` in string"),
             SyntaxErrorKind::InvalidNumber { text } => write!(f, "invalid number `{text}`"),
             SyntaxErrorKind::UnclosedDelimiter { open } => write!(f, "unclosed `{open}`"),
@@ -316,7 +321,10 @@ impl fmt::Display for SyntaxErrorKind {
                 None => write!(f, "unexpected `{found}`"),
             },
             SyntaxErrorKind::ReservedWord { word } => {
-                write!(f, "`{word}` is a reserved word and cannot be used as a name")
+                write!(
+                    f,
+                    "`{word}` is a reserved word and cannot be used as a name"
+                )
             }
             SyntaxErrorKind::InvalidSeverity { found } => {
                 write!(f, "`{found}` is not a severity")

@@ -90,7 +90,11 @@ fn config_error(path: &Path, message: String, help: &str) -> PlanDiagnostic {
 /// Reads a TOML file into `T`, with errors pointing into the file.
 fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<(T, SourceFile), PlanDiagnostic> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        config_error(path, format!("cannot read: {e}"), "check that the file exists")
+        config_error(
+            path,
+            format!("cannot read: {e}"),
+            "check that the file exists",
+        )
     })?;
     let source = SourceFile {
         name: path.display().to_string(),
@@ -163,13 +167,21 @@ pub fn read_pack(dir: &Path) -> Result<PackFiles, PlanDiagnostic> {
     let (manifest, manifest_source) = read_toml::<PackManifest>(&manifest_path)?;
     let mut paths = Vec::new();
     collect_rule_files(dir, &mut paths).map_err(|e| {
-        config_error(dir, format!("cannot read the pack: {e}"), "check the directory's permissions")
+        config_error(
+            dir,
+            format!("cannot read the pack: {e}"),
+            "check the directory's permissions",
+        )
     })?;
     paths.sort();
     let mut files = Vec::with_capacity(paths.len());
     for p in paths {
         let text = std::fs::read_to_string(&p).map_err(|e| {
-            config_error(&p, format!("cannot read: {e}"), "rule files must be UTF-8 text")
+            config_error(
+                &p,
+                format!("cannot read: {e}"),
+                "rule files must be UTF-8 text",
+            )
         })?;
         files.push(SourceFile {
             name: p.display().to_string(),

@@ -288,13 +288,23 @@ impl Data for CorpusData<'_> {
                         None => missing,
                     },
                     F::PlanYearBasis => Value::Enum(e.year_basis, p.year_basis as u16),
-                    F::PlanDepartments => self.list(List::PlanDepartments, obj.index, p.departments.len()),
+                    F::PlanDepartments => {
+                        self.list(List::PlanDepartments, obj.index, p.departments.len())
+                    }
                     F::PlanGoals => self.list(List::PlanGoals, obj.index, self.levels[i][0].len()),
-                    F::PlanPolicies => self.list(List::PlanPolicies, obj.index, self.levels[i][1].len()),
-                    F::PlanMeasures => self.list(List::PlanMeasures, obj.index, self.levels[i][2].len()),
+                    F::PlanPolicies => {
+                        self.list(List::PlanPolicies, obj.index, self.levels[i][1].len())
+                    }
+                    F::PlanMeasures => {
+                        self.list(List::PlanMeasures, obj.index, self.levels[i][2].len())
+                    }
                     F::PlanProjects => self.list(List::PlanProjects, obj.index, p.projects.len()),
-                    F::PlanIndicators => self.list(List::PlanIndicators, obj.index, p.indicators.len()),
-                    F::PlanOverall => self.list(List::PlanOverall, obj.index, self.overall[i].len()),
+                    F::PlanIndicators => {
+                        self.list(List::PlanIndicators, obj.index, p.indicators.len())
+                    }
+                    F::PlanOverall => {
+                        self.list(List::PlanOverall, obj.index, self.overall[i].len())
+                    }
                     _ => missing,
                 }
             }
@@ -318,7 +328,9 @@ impl Data for CorpusData<'_> {
                     _ => missing,
                 }
             }
-            F::NodeIndicators => self.list(List::NodeIndicators, obj.index, c.nodes[i].indicators.len()),
+            F::NodeIndicators => {
+                self.list(List::NodeIndicators, obj.index, c.nodes[i].indicators.len())
+            }
             F::NodeProjects => self.list(List::NodeProjects, obj.index, c.nodes[i].projects.len()),
             // ----- project
             F::ProjectId => text(&c.projects[i].id.value),
@@ -339,10 +351,14 @@ impl Data for CorpusData<'_> {
             F::ProjectSdgs => self.list(List::ProjectSdgs, obj.index, c.projects[i].sdgs.len()),
             F::ProjectDepartment => opt_text(&c.projects[i].department),
             F::ProjectCosts => self.list(List::ProjectCosts, obj.index, c.projects[i].costs.len()),
-            F::ProjectReviews => self.list(List::ProjectReviews, obj.index, c.projects[i].reviews.len()),
-            F::ProjectIndicators => {
-                self.list(List::ProjectIndicators, obj.index, c.projects[i].indicators.len())
+            F::ProjectReviews => {
+                self.list(List::ProjectReviews, obj.index, c.projects[i].reviews.len())
             }
+            F::ProjectIndicators => self.list(
+                List::ProjectIndicators,
+                obj.index,
+                c.projects[i].indicators.len(),
+            ),
             // ----- indicator
             F::IndId => text(&c.indicators[i].id.value),
             F::IndName => text(&c.indicators[i].name.value),
@@ -397,22 +413,29 @@ impl Data for CorpusData<'_> {
                 .part
                 .as_ref()
                 .map_or(missing, |p| text(&p.label)),
-            F::IndLink => self
-                .link_keys
-                .get(&obj.index)
-                .map_or(missing, |s| text(s)),
+            F::IndLink => self.link_keys.get(&obj.index).map_or(missing, |s| text(s)),
             F::IndLinks => self.list(List::IndLinks, obj.index, c.indicators[i].links.len()),
             F::IndTargetDiffers => c.indicators[i]
                 .links
                 .iter()
                 .find_map(|l| l.target_differs.as_ref())
                 .map_or(missing, |r| text(&r.value)),
-            F::IndRevisions => self.list(List::IndRevisions, obj.index, c.indicators[i].revisions.len()),
+            F::IndRevisions => self.list(
+                List::IndRevisions,
+                obj.index,
+                c.indicators[i].revisions.len(),
+            ),
             F::IndYearBasis => Value::Enum(e.year_basis, c.indicators[i].year_basis as u16),
             // ----- observation
-            F::ObsYear => self.observation(obj.index).map_or(missing, |o| Value::Year(o.year.value)),
-            F::ObsValue => self.observation(obj.index).map_or(missing, |o| amount(&o.value.value)),
-            F::ObsAsOf => self.observation(obj.index).map_or(missing, |o| year(&o.as_of)),
+            F::ObsYear => self
+                .observation(obj.index)
+                .map_or(missing, |o| Value::Year(o.year.value)),
+            F::ObsValue => self
+                .observation(obj.index)
+                .map_or(missing, |o| amount(&o.value.value)),
+            F::ObsAsOf => self
+                .observation(obj.index)
+                .map_or(missing, |o| year(&o.as_of)),
             F::ObsReason => match self.observation(obj.index).map(|o| o.value.value) {
                 Some(Amount::Missing(r)) => text(r.token()),
                 _ => missing,

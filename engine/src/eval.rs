@@ -113,15 +113,9 @@ pub fn evaluate<'c>(
                 let mut failed = Vec::new();
                 for &r in &rules {
                     match program.eval_rule(r, obj, &data, &ctx) {
-                        Ok(Some(firing)) => found.push(finding(
-                            program,
-                            r,
-                            &data,
-                            obj,
-                            &[],
-                            None,
-                            firing.message,
-                        )),
+                        Ok(Some(firing)) => {
+                            found.push(finding(program, r, &data, obj, &[], None, firing.message))
+                        }
                         Ok(None) => {}
                         Err(error) => failed.push(RuleFailure { error }),
                     }

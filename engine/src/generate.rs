@@ -227,13 +227,13 @@ const PREFECTURES: &[&str] = &[
 ];
 
 const NAME_HEAD: &[&str] = &[
-    "北", "南", "東", "西", "大", "小", "高", "中", "新", "上", "下", "本", "長", "富", "松",
-    "桜", "若", "白", "黒", "青", "宮", "川", "山", "森", "石", "竹", "梅", "鶴", "亀", "金",
+    "北", "南", "東", "西", "大", "小", "高", "中", "新", "上", "下", "本", "長", "富", "松", "桜",
+    "若", "白", "黒", "青", "宮", "川", "山", "森", "石", "竹", "梅", "鶴", "亀", "金",
 ];
 
 const NAME_TAIL: &[&str] = &[
-    "川", "山", "田", "野", "原", "沢", "島", "浜", "崎", "岡", "谷", "瀬", "津", "浦", "里",
-    "井", "坂", "橋", "見", "部", "城", "木", "平", "尾", "根", "江", "戸", "丘", "倉", "宿",
+    "川", "山", "田", "野", "原", "沢", "島", "浜", "崎", "岡", "谷", "瀬", "津", "浦", "里", "井",
+    "坂", "橋", "見", "部", "城", "木", "平", "尾", "根", "江", "戸", "丘", "倉", "宿",
 ];
 
 const DEPARTMENTS: &[&str] = &[
@@ -763,13 +763,7 @@ fn write_num(out: &mut String, n: Num) {
     let p = 10i64.pow(n.scale as u32);
     let sign = if n.mantissa < 0 { "-" } else { "" };
     let m = n.mantissa.unsigned_abs() as i64;
-    let _ = write!(
-        out,
-        "{sign}{}.{:0w$}",
-        m / p,
-        m % p,
-        w = n.scale as usize
-    );
+    let _ = write!(out, "{sign}{}.{:0w$}", m / p, m % p, w = n.scale as usize);
 }
 
 /// Appends `s` as a TOML basic string.
@@ -840,8 +834,8 @@ impl<'a> Municipality<'a> {
     fn new(spec: &'a CorpusSpec, index: u32) -> Self {
         let mut rng = Rng::new(spec.seed ^ (index as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93));
         let head = NAME_HEAD[index as usize % NAME_HEAD.len()];
-        let tail = NAME_TAIL
-            [(index as usize / NAME_HEAD.len() + 7 * index as usize) % NAME_TAIL.len()];
+        let tail =
+            NAME_TAIL[(index as usize / NAME_HEAD.len() + 7 * index as usize) % NAME_TAIL.len()];
         let suffix = match rng.below(100) {
             0..=44 => "市",
             45..=87 => "町",
@@ -995,7 +989,12 @@ impl<'a> Municipality<'a> {
         (name, p.out)
     }
 
-    fn sectoral_plan(&mut self, field: &Field, edition: usize, indicators: u32) -> (String, String) {
+    fn sectoral_plan(
+        &mut self,
+        field: &Field,
+        edition: usize,
+        indicators: u32,
+    ) -> (String, String) {
         let edition = edition + self.rng.below(3) as usize;
         let from = self.rng.range(2018, 2023) as i32;
         let to = from + self.rng.range(4, 5) as i32;
@@ -1100,15 +1099,25 @@ impl<'a> Municipality<'a> {
         p.out.push_str("[[measure]]\n");
         kv_str(&mut p.out, "id", &measure_id);
         kv_str(&mut p.out, "under", policy_id);
-        kv_str(&mut p.out, "name", &format!("{topic}における{object}の充実"));
+        kv_str(
+            &mut p.out,
+            "name",
+            &format!("{topic}における{object}の充実"),
+        );
         if self.rng.chance(150) {
             kv_str(&mut p.out, "note", "施策の方向性は前期計画を継承");
         }
         p.out.push('\n');
         // Measure indicators (成果指標), then projects with their KPIs.
         let own = (self.rng.range(1, 3) as u32).min(left);
-        let mut written =
-            self.indicator_run(p, &measure_id, &measure_id, (1, own), IndicatorRole::Outcome, top);
+        let mut written = self.indicator_run(
+            p,
+            &measure_id,
+            &measure_id,
+            (1, own),
+            IndicatorRole::Outcome,
+            top,
+        );
         let projects = self.rng.range(0, 3);
         for _ in 0..projects {
             if written >= left {
@@ -1118,7 +1127,8 @@ impl<'a> Municipality<'a> {
             let kpis = (self.rng.range(1, 3) as u32).min(left - written);
             let prefix = format!("J{project_id}");
             let under = project_id.to_string();
-            written += self.indicator_run(p, &under, &prefix, (1, kpis), IndicatorRole::Output, top);
+            written +=
+                self.indicator_run(p, &under, &prefix, (1, kpis), IndicatorRole::Output, top);
         }
         // A measure without projects still gets a few indicators.
         if written < left && projects == 0 {
@@ -1187,7 +1197,10 @@ impl<'a> Municipality<'a> {
             }
         };
         p.out.push_str("[[project]]\n");
-        let _ = writeln!(p.out, "id = \"{n}\"\nunder = \"{measure_id}\"\nnumber = \"{n}\"");
+        let _ = writeln!(
+            p.out,
+            "id = \"{n}\"\nunder = \"{measure_id}\"\nnumber = \"{n}\""
+        );
         kv_str(&mut p.out, "name", &name);
         if let Some((orig, _)) = &relisted {
             let _ = writeln!(p.out, "relisted_from = \"{orig}\"   # 再掲");
@@ -1260,8 +1273,13 @@ impl<'a> Municipality<'a> {
             p.out.push_str("[[indicator]]\n");
             kv_str(&mut p.out, "id", id);
             kv_str(&mut p.out, "under", under);
-            kv_str(&mut p.out, "name", &format!("{topic}に満足している人の割合（{label}）"));
-            p.out.push_str("unit = \"%\"\ndirection = \"increase\"\nkind = \"outcome\"\n");
+            kv_str(
+                &mut p.out,
+                "name",
+                &format!("{topic}に満足している人の割合（{label}）"),
+            );
+            p.out
+                .push_str("unit = \"%\"\ndirection = \"increase\"\nkind = \"outcome\"\n");
             if let Some(d) = dept {
                 kv_str(&mut p.out, "department", d);
             }
@@ -1269,19 +1287,40 @@ impl<'a> Municipality<'a> {
             p.out.push_str("baseline = { year = ");
             p.year(&mut self.rng, p.from - 1);
             p.out.push_str(", value = ");
-            write_num(&mut p.out, Num { mantissa: base, scale: 1 });
+            write_num(
+                &mut p.out,
+                Num {
+                    mantissa: base,
+                    scale: 1,
+                },
+            );
             p.out.push_str(" }\nactuals = [\n  { year = ");
             p.year(&mut self.rng, CURRENT_YEAR.max(p.from));
             p.out.push_str(", value = ");
             let v = base + self.rng.range(-40, 80);
-            write_num(&mut p.out, Num { mantissa: v, scale: 1 });
+            write_num(
+                &mut p.out,
+                Num {
+                    mantissa: v,
+                    scale: 1,
+                },
+            );
             p.out.push_str(" },\n]\ntarget = { year = ");
             p.year(&mut self.rng, p.to);
             p.out.push_str(", value = ");
-            write_num(&mut p.out, Num { mantissa: (base + 100).min(1000), scale: 1 });
+            write_num(
+                &mut p.out,
+                Num {
+                    mantissa: (base + 100).min(1000),
+                    scale: 1,
+                },
+            );
             p.out.push_str(" }\n");
             let group = format!("{under}-{}", a.rsplit('-').next().unwrap_or("1"));
-            let _ = writeln!(p.out, "part = {{ group = \"{group}\", label = \"{label}\" }}");
+            let _ = writeln!(
+                p.out,
+                "part = {{ group = \"{group}\", label = \"{label}\" }}"
+            );
             p.out.push('\n');
         }
         2
@@ -1334,7 +1373,10 @@ impl<'a> Municipality<'a> {
             kv_str(&mut p.out, "under", u);
         }
         let name = if shape == Shape::Qualitative {
-            format!("{topic}の{}", self.rng.pick(&["整備", "計画策定", "体制構築"]))
+            format!(
+                "{topic}の{}",
+                self.rng.pick(&["整備", "計画策定", "体制構築"])
+            )
         } else if shape == Shape::Cumulative {
             format!("{name}（累計）")
         } else {
@@ -1509,14 +1551,16 @@ impl<'a> Municipality<'a> {
         }
         // Revision markers.
         if let Some(by) = replaced_by {
-            p.out.push_str("revisions = [\n  { kind = \"replaced\", year = ");
+            p.out
+                .push_str("revisions = [\n  { kind = \"replaced\", year = ");
             p.year(&mut self.rng, p.from + 2);
             let _ = writeln!(
                 p.out,
                 ", by = \"{by}\", reason = \"より成果を的確に把握できる指標に変更\" }},\n]"
             );
         } else if shape == Shape::Plain && self.rng.chance(20) {
-            p.out.push_str("revisions = [\n  { kind = \"target-revised\", year = ");
+            p.out
+                .push_str("revisions = [\n  { kind = \"target-revised\", year = ");
             p.year(&mut self.rng, p.from + 2);
             p.out.push_str(", from = ");
             write_num(&mut p.out, num(base + (target - base) / 2));
@@ -1525,7 +1569,8 @@ impl<'a> Municipality<'a> {
             p.out
                 .push_str(", reason = \"当初目標を達成したため上方修正\" },\n]\n");
         } else if self.rng.chance(15) {
-            p.out.push_str("revisions = [\n  { kind = \"added\", year = ");
+            p.out
+                .push_str("revisions = [\n  { kind = \"added\", year = ");
             p.year(&mut self.rng, p.from + 2);
             p.out.push_str(", reason = \"中間見直しで追加\" },\n]\n");
         }
@@ -1574,7 +1619,8 @@ impl<'a> Municipality<'a> {
         kv_str(&mut p.out, "unit", l.unit);
         kv_str(&mut p.out, "direction", l.direction);
         p.out.push_str("target = ");
-        p.out.push_str(if differs { &l.other_target } else { &l.target });
+        p.out
+            .push_str(if differs { &l.other_target } else { &l.target });
         p.out.push_str("\nsame_as = [\n  { plan = \"");
         p.out.push_str(&self.top_id);
         p.out.push_str("\", indicator = \"");
@@ -1591,7 +1637,8 @@ impl<'a> Municipality<'a> {
     fn recorded_summary(&mut self, p: &mut PlanGen<'_>) {
         p.out.push_str("[[recorded_summary]]\nyear = ");
         p.year(&mut self.rng, CURRENT_YEAR - 1);
-        p.out.push_str("\ntitle = \"成果指標の達成状況\"\nrows = [\n");
+        p.out
+            .push_str("\ntitle = \"成果指標の達成状況\"\nrows = [\n");
         for grade in ["A", "B", "C", "未算出"] {
             let n = self.rng.range(0, 40);
             let _ = writeln!(p.out, "  {{ grade = \"{grade}\", count = {n} }},");

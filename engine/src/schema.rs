@@ -159,7 +159,9 @@ impl Default for PlanSchema {
 }
 
 /// Review outcomes (事務事業評価), in the order the language numbers them.
-pub const OUTCOMES: &[&str] = &["拡充", "継続", "改善", "統合", "縮小", "休止", "廃止", "完了"];
+pub const OUTCOMES: &[&str] = &[
+    "拡充", "継続", "改善", "統合", "縮小", "休止", "廃止", "完了",
+];
 
 fn build() -> Result<PlanSchema, SchemaError> {
     let mut s = Schema::new();
@@ -212,21 +214,51 @@ fn build() -> Result<PlanSchema, SchemaError> {
     add(&mut s, k.plan, "kind", en(enums.plan_kind), F::PlanKind)?;
     add(&mut s, k.plan, "period", obj(k.period), F::PlanPeriod)?;
     add(&mut s, k.plan, "parent", obj(k.plan), F::PlanParent)?;
-    add(&mut s, k.plan, "year_basis", en(enums.year_basis), F::PlanYearBasis)?;
-    add(&mut s, k.plan, "departments", Type::list_of(text), F::PlanDepartments)?;
+    add(
+        &mut s,
+        k.plan,
+        "year_basis",
+        en(enums.year_basis),
+        F::PlanYearBasis,
+    )?;
+    add(
+        &mut s,
+        k.plan,
+        "departments",
+        Type::list_of(text),
+        F::PlanDepartments,
+    )?;
     add(&mut s, k.plan, "goals", list(k.goal), F::PlanGoals)?;
     add(&mut s, k.plan, "policies", list(k.policy), F::PlanPolicies)?;
     add(&mut s, k.plan, "measures", list(k.measure), F::PlanMeasures)?;
     add(&mut s, k.plan, "projects", list(k.project), F::PlanProjects)?;
-    add(&mut s, k.plan, "indicators", list(k.indicator), F::PlanIndicators)?;
-    add(&mut s, k.plan, "overall_indicators", list(k.indicator), F::PlanOverall)?;
+    add(
+        &mut s,
+        k.plan,
+        "indicators",
+        list(k.indicator),
+        F::PlanIndicators,
+    )?;
+    add(
+        &mut s,
+        k.plan,
+        "overall_indicators",
+        list(k.indicator),
+        F::PlanOverall,
+    )?;
 
     for (node, parent) in [(k.goal, k.plan), (k.policy, k.goal), (k.measure, k.policy)] {
         add(&mut s, node, "id", text, F::NodeId)?;
         add(&mut s, node, "name", text, F::NodeName)?;
         add(&mut s, node, "plan", obj(k.plan), F::NodePlan)?;
         add(&mut s, node, "parent", obj(parent), F::NodeParent)?;
-        add(&mut s, node, "indicators", list(k.indicator), F::NodeIndicators)?;
+        add(
+            &mut s,
+            node,
+            "indicators",
+            list(k.indicator),
+            F::NodeIndicators,
+        )?;
         add(&mut s, node, "projects", list(k.project), F::NodeProjects)?;
     }
 
@@ -234,41 +266,143 @@ fn build() -> Result<PlanSchema, SchemaError> {
     add(&mut s, k.project, "number", text, F::ProjectNumber)?;
     add(&mut s, k.project, "name", text, F::ProjectName)?;
     add(&mut s, k.project, "plan", obj(k.plan), F::ProjectPlan)?;
-    add(&mut s, k.project, "parent", obj(k.measure), F::ProjectParent)?;
+    add(
+        &mut s,
+        k.project,
+        "parent",
+        obj(k.measure),
+        F::ProjectParent,
+    )?;
     add(&mut s, k.project, "category", text, F::ProjectCategory)?;
-    add(&mut s, k.project, "status", en(enums.status), F::ProjectStatus)?;
+    add(
+        &mut s,
+        k.project,
+        "status",
+        en(enums.status),
+        F::ProjectStatus,
+    )?;
     add(&mut s, k.project, "relisted", flag, F::ProjectRelisted)?;
-    add(&mut s, k.project, "original", obj(k.project), F::ProjectOriginal)?;
-    add(&mut s, k.project, "sdgs", Type::list_of(num), F::ProjectSdgs)?;
+    add(
+        &mut s,
+        k.project,
+        "original",
+        obj(k.project),
+        F::ProjectOriginal,
+    )?;
+    add(
+        &mut s,
+        k.project,
+        "sdgs",
+        Type::list_of(num),
+        F::ProjectSdgs,
+    )?;
     add(&mut s, k.project, "department", text, F::ProjectDepartment)?;
     add(&mut s, k.project, "costs", list(k.cost), F::ProjectCosts)?;
-    add(&mut s, k.project, "reviews", list(k.review), F::ProjectReviews)?;
-    add(&mut s, k.project, "indicators", list(k.indicator), F::ProjectIndicators)?;
+    add(
+        &mut s,
+        k.project,
+        "reviews",
+        list(k.review),
+        F::ProjectReviews,
+    )?;
+    add(
+        &mut s,
+        k.project,
+        "indicators",
+        list(k.indicator),
+        F::ProjectIndicators,
+    )?;
 
     add(&mut s, k.indicator, "id", text, F::IndId)?;
     add(&mut s, k.indicator, "name", text, F::IndName)?;
     add(&mut s, k.indicator, "plan", obj(k.plan), F::IndPlan)?;
-    add(&mut s, k.indicator, "measure", obj(k.measure), F::IndMeasure)?;
-    add(&mut s, k.indicator, "project", obj(k.project), F::IndProject)?;
+    add(
+        &mut s,
+        k.indicator,
+        "measure",
+        obj(k.measure),
+        F::IndMeasure,
+    )?;
+    add(
+        &mut s,
+        k.indicator,
+        "project",
+        obj(k.project),
+        F::IndProject,
+    )?;
     add(&mut s, k.indicator, "unit", text, F::IndUnit)?;
-    add(&mut s, k.indicator, "direction", en(enums.direction), F::IndDirection)?;
-    add(&mut s, k.indicator, "kind", en(enums.indicator_kind), F::IndKind)?;
+    add(
+        &mut s,
+        k.indicator,
+        "direction",
+        en(enums.direction),
+        F::IndDirection,
+    )?;
+    add(
+        &mut s,
+        k.indicator,
+        "kind",
+        en(enums.indicator_kind),
+        F::IndKind,
+    )?;
     add(&mut s, k.indicator, "department", text, F::IndDepartment)?;
-    add(&mut s, k.indicator, "baseline", obj(k.observation), F::IndBaseline)?;
-    add(&mut s, k.indicator, "actuals", list(k.observation), F::IndActuals)?;
+    add(
+        &mut s,
+        k.indicator,
+        "baseline",
+        obj(k.observation),
+        F::IndBaseline,
+    )?;
+    add(
+        &mut s,
+        k.indicator,
+        "actuals",
+        list(k.observation),
+        F::IndActuals,
+    )?;
     add(&mut s, k.indicator, "target", obj(k.target), F::IndTarget)?;
     add(&mut s, k.indicator, "cumulative", flag, F::IndCumulative)?;
-    add(&mut s, k.indicator, "cumulative_from", yr, F::IndCumulativeFrom)?;
+    add(
+        &mut s,
+        k.indicator,
+        "cumulative_from",
+        yr,
+        F::IndCumulativeFrom,
+    )?;
     add(&mut s, k.indicator, "monitoring", flag, F::IndMonitoring)?;
-    add(&mut s, k.indicator, "target_to_be_set", flag, F::IndTargetToBeSet)?;
+    add(
+        &mut s,
+        k.indicator,
+        "target_to_be_set",
+        flag,
+        F::IndTargetToBeSet,
+    )?;
     add(&mut s, k.indicator, "qualitative", flag, F::IndQualitative)?;
     add(&mut s, k.indicator, "part_group", text, F::IndPartGroup)?;
     add(&mut s, k.indicator, "part_label", text, F::IndPartLabel)?;
     add(&mut s, k.indicator, "link", text, F::IndLink)?;
     add(&mut s, k.indicator, "links", list(k.indicator), F::IndLinks)?;
-    add(&mut s, k.indicator, "target_differs", text, F::IndTargetDiffers)?;
-    add(&mut s, k.indicator, "revisions", list(k.revision), F::IndRevisions)?;
-    add(&mut s, k.indicator, "year_basis", en(enums.year_basis), F::IndYearBasis)?;
+    add(
+        &mut s,
+        k.indicator,
+        "target_differs",
+        text,
+        F::IndTargetDiffers,
+    )?;
+    add(
+        &mut s,
+        k.indicator,
+        "revisions",
+        list(k.revision),
+        F::IndRevisions,
+    )?;
+    add(
+        &mut s,
+        k.indicator,
+        "year_basis",
+        en(enums.year_basis),
+        F::IndYearBasis,
+    )?;
 
     add(&mut s, k.observation, "year", yr, F::ObsYear)?;
     add(&mut s, k.observation, "value", num, F::ObsValue)?;
@@ -283,7 +417,13 @@ fn build() -> Result<PlanSchema, SchemaError> {
     add(&mut s, k.period, "from", yr, F::PeriodFrom)?;
     add(&mut s, k.period, "to", yr, F::PeriodTo)?;
 
-    add(&mut s, k.revision, "kind", en(enums.revision_kind), F::RevKind)?;
+    add(
+        &mut s,
+        k.revision,
+        "kind",
+        en(enums.revision_kind),
+        F::RevKind,
+    )?;
     add(&mut s, k.revision, "year", yr, F::RevYear)?;
     add(&mut s, k.revision, "from", num, F::RevFrom)?;
     add(&mut s, k.revision, "to", num, F::RevTo)?;

@@ -51,9 +51,11 @@ impl Checker<'_> {
         let p = &self.prog;
         let foldable = match &node {
             N::Neg(a) | N::Not(a) | N::IsMissing(a) | N::Reason(a) | N::Grade(_, a) => c(a, p),
-            N::Arith(_, x, y) | N::Cmp(_, x, y) | N::And(x, y) | N::Or(x, y) | N::Coalesce(x, y) => {
-                c(x, p) && c(y, p)
-            }
+            N::Arith(_, x, y)
+            | N::Cmp(_, x, y)
+            | N::And(x, y)
+            | N::Or(x, y)
+            | N::Coalesce(x, y) => c(x, p) && c(y, p),
             N::If(x, y, z) => c(x, p) && c(y, p) && c(z, p),
             N::InList(x, items) => c(x, p) && items.iter().all(|i| c(i, p)),
             N::Call(f, args) => f.is_pure() && args.iter().all(|a| c(a, p)),
@@ -75,7 +77,10 @@ impl Checker<'_> {
     }
 
     fn missing(&mut self, b: &mut Body, span: Span) -> Typed {
-        (self.constant(b, OwnedValue::Missing(None), span), Type::MISSING)
+        (
+            self.constant(b, OwnedValue::Missing(None), span),
+            Type::MISSING,
+        )
     }
 
     /// Whether a value of type `found` may be used where `want` is declared.
@@ -146,7 +151,10 @@ impl Checker<'_> {
                 }
             },
             E::String(t) => match t.as_plain() {
-                Some(s) => (self.constant(b, OwnedValue::Str(s.into()), span), Type::STRING),
+                Some(s) => (
+                    self.constant(b, OwnedValue::Str(s.into()), span),
+                    Type::STRING,
+                ),
                 None => {
                     self.err(
                         b,
@@ -273,7 +281,13 @@ impl Checker<'_> {
     // ---------------------------------------------------------------------
 
     fn local(&mut self, b: &mut Body, name: &str, span: Span) -> Option<Typed> {
-        let (_, r, t) = b.frame.locals.iter().rev().find(|(n, _, _)| n == name)?.clone();
+        let (_, r, t) = b
+            .frame
+            .locals
+            .iter()
+            .rev()
+            .find(|(n, _, _)| n == name)?
+            .clone();
         Some(match r {
             LocalRef::Slot(s) => (self.mk(b, N::Local(s), span), t),
             LocalRef::Node(n) => (n, t),
@@ -339,16 +353,20 @@ impl Checker<'_> {
         }
         if let Some(Named::Param(i)) = self.lookup(b.frame.pack, name) {
             let ty = self.param_types[i].unwrap_or(Type::MISSING);
-            let v = self
-                .param_value(i)
-                .unwrap_or(OwnedValue::Missing(None));
+            let v = self.param_value(i).unwrap_or(OwnedValue::Missing(None));
             return (self.constant(b, v, span), ty);
         }
         // A bare enum value or band, resolved by the expected type first.
         if let Some(h) = hint.filter(|h| !h.list) {
             match h.base {
                 Base::Enum(e) => {
-                    if let Some(i) = self.schema.enum_def(e).values.iter().position(|v| v == name) {
+                    if let Some(i) = self
+                        .schema
+                        .enum_def(e)
+                        .values
+                        .iter()
+                        .position(|v| v == name)
+                    {
                         return (self.constant(b, OwnedValue::Enum(e, i as u16), span), h);
                     }
                 }
@@ -400,7 +418,9 @@ impl Checker<'_> {
         // A band of a visible scale, when only one scale has it.
         let scales: Vec<(ScaleId, u16)> = (0..self.prog.scales.len())
             .map(|i| ScaleId(i as u16))
-            .filter(|s| self.lookup_scale(b.frame.pack, &self.prog.scales[s.0 as usize].name) == Some(*s))
+            .filter(|s| {
+                self.lookup_scale(b.frame.pack, &self.prog.scales[s.0 as usize].name) == Some(*s)
+            })
             .filter_map(|s| self.label_index(s, name).map(|g| (s, g)))
             .collect();
         if let [(s, g)] = scales.as_slice() {
@@ -423,7 +443,8 @@ impl Checker<'_> {
     }
 
     fn suggest_name(&self, b: &Body, name: &str) -> Option<String> {
-        let mut candidates: Vec<String> = b.frame.locals.iter().map(|(n, _, _)| n.clone()).collect();
+        let mut candidates: Vec<String> =
+            b.frame.locals.iter().map(|(n, _, _)| n.clone()).collect();
         candidates.extend(b.frame.this.iter().map(|(n, _)| n.clone()));
         candidates.push("year".into());
         if b.frame.group.is_some() {
@@ -440,7 +461,11 @@ impl Checker<'_> {
     /// The grade index of label `name` in scale `s`.
     fn label_index(&self, s: ScaleId, name: &str) -> Option<u16> {
         let decl = self.scales.get(s.0 as usize)?;
-        let entry = decl.node.entries.iter().position(|e| e.label.name == name)?;
+        let entry = decl
+            .node
+            .entries
+            .iter()
+            .position(|e| e.label.name == name)?;
         self.grade_index(s, entry)
     }
 
@@ -793,7 +818,15 @@ impl Checker<'_> {
         false
     }
 
-    fn arg_type(&mut self, b: &Body, func: &str, index: usize, expected: &str, found: Type, span: Span) {
+    fn arg_type(
+        &mut self,
+        b: &Body,
+        func: &str,
+        index: usize,
+        expected: &str,
+        found: Type,
+        span: Span,
+    ) {
         let found = self.type_name(found);
         self.err(
             b,
@@ -821,7 +854,10 @@ impl Checker<'_> {
         if self.schema.field_def(year).ty != Type::YEAR {
             return None;
         }
-        Some((SeriesFields { list, year, value }, self.schema.field_def(value).ty))
+        Some((
+            SeriesFields { list, year, value },
+            self.schema.field_def(value).ty,
+        ))
     }
 
     fn call(&mut self, b: &mut Body, func: &ast::Ident, args: &[ast::Expr], span: Span) -> Typed {
@@ -905,7 +941,13 @@ impl Checker<'_> {
         }
     }
 
-    fn builtin(&mut self, b: &mut Body, func: &ast::Ident, args: &[ast::Expr], span: Span) -> Typed {
+    fn builtin(
+        &mut self,
+        b: &mut Body,
+        func: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Typed {
         let name = func.node.as_str();
         let (f, arity) = match name {
             "abs" => (Builtin::Abs, 1),
@@ -941,7 +983,10 @@ impl Checker<'_> {
             Builtin::Min | Builtin::Max => {
                 let (x, y) = (types[0], types[1]);
                 match self.unify(x, y) {
-                    Some(t) if !t.list && matches!(t.base, Base::Number | Base::Year | Base::Missing) => {
+                    Some(t)
+                        if !t.list
+                            && matches!(t.base, Base::Number | Base::Year | Base::Missing) =>
+                    {
                         if x.base == Base::Year && y.base == Base::Year {
                             Type::YEAR
                         } else {
@@ -949,7 +994,11 @@ impl Checker<'_> {
                         }
                     }
                     _ => {
-                        let bad = if is_num(x) || x.base == Base::Year { 1 } else { 0 };
+                        let bad = if is_num(x) || x.base == Base::Year {
+                            1
+                        } else {
+                            0
+                        };
                         self.arg_type(b, name, bad + 1, "number", types[bad], args[bad].span);
                         return self.missing(b, span);
                     }
@@ -978,7 +1027,13 @@ impl Checker<'_> {
 
     /// A call of a user function: type-checked, then inlined with its
     /// arguments bound to fresh slots.
-    fn user_call(&mut self, b: &mut Body, func: &ast::Ident, args: &[ast::Expr], span: Span) -> Typed {
+    fn user_call(
+        &mut self,
+        b: &mut Body,
+        func: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Typed {
         let name = func.node.as_str();
         let Some(Named::Fn(fi)) = self.lookup(b.frame.pack, name) else {
             if AggFunc::from_name(name).is_some() {
@@ -987,12 +1042,15 @@ impl Checker<'_> {
                     span,
                     CheckErrorKind::NotAllowed {
                         what: format!("`{name}` without `in`"),
-                        allowed: format!("aggregates name their variable: `{name}(x in LIST where …)`"),
+                        allowed: format!(
+                            "aggregates name their variable: `{name}(x in LIST where …)`"
+                        ),
                     },
                 );
                 return self.missing(b, span);
             }
-            let mut candidates: Vec<String> = super::BUILTINS.iter().map(|s| s.to_string()).collect();
+            let mut candidates: Vec<String> =
+                super::BUILTINS.iter().map(|s| s.to_string()).collect();
             candidates.extend(self.visible_names(b.frame.pack, |n| matches!(n, Named::Fn(_))));
             let suggestion = suggest(name, candidates.iter().map(|s| s.as_str()));
             self.err(
@@ -1057,9 +1115,13 @@ impl Checker<'_> {
             .map(|(i, ((pn, pt), n))| {
                 // Cheap, pure nodes are used in place; others get a slot.
                 let r = match self.prog.node(*n) {
-                    N::Const(_) | N::This | N::Local(_) | N::Year | N::Key | N::KeyPart(_) | N::Members => {
-                        LocalRef::Node(*n)
-                    }
+                    N::Const(_)
+                    | N::This
+                    | N::Local(_)
+                    | N::Year
+                    | N::Key
+                    | N::KeyPart(_)
+                    | N::Members => LocalRef::Node(*n),
                     _ => {
                         lets.push((base + i as u16, *n));
                         LocalRef::Slot(base + i as u16)
@@ -1108,7 +1170,9 @@ impl Checker<'_> {
         };
         b.next_slot = next;
         b.max_slot = b.max_slot.max(next);
-        b.frame.locals.push((a.var.node.clone(), LocalRef::Slot(slot), ct.elem()));
+        b.frame
+            .locals
+            .push((a.var.node.clone(), LocalRef::Slot(slot), ct.elem()));
         let filter = a.filter.as_ref().map(|f| self.condition(b, f, "where"));
         let map = a.map.as_ref().map(|m| self.expr(b, m, None));
         b.frame.locals.pop();

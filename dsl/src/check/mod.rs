@@ -550,7 +550,12 @@ impl<'a> Checker<'a> {
     // Pass 2: declared types
     // ---------------------------------------------------------------------
 
-    fn resolve_type(&mut self, pack: usize, file: u32, t: &ast::Node<ast::TypeExpr>) -> Option<Type> {
+    fn resolve_type(
+        &mut self,
+        pack: usize,
+        file: u32,
+        t: &ast::Node<ast::TypeExpr>,
+    ) -> Option<Type> {
         let name = t.name.node.as_str();
         let arity = |c: &mut Self, n: usize| {
             if t.args.len() != n {
@@ -634,7 +639,8 @@ impl<'a> Checker<'a> {
                 if let Some(e) = self.schema.enum_named(name) {
                     return arity(self, 0).then_some(Type::enumeration(e));
                 }
-                let mut candidates: Vec<&str> = vec!["number", "string", "bool", "year", "grade", "list"];
+                let mut candidates: Vec<&str> =
+                    vec!["number", "string", "bool", "year", "grade", "list"];
                 candidates.extend(self.schema.kinds().iter().map(|k| k.name.as_str()));
                 candidates.extend(self.schema.enums().iter().map(|e| e.name.as_str()));
                 let suggestion = suggest(name, candidates);
@@ -719,7 +725,10 @@ impl<'a> Checker<'a> {
             let mut params = Vec::new();
             let mut broken = false;
             for p in &d.node.params {
-                if params.iter().any(|(n, _): &(String, Type)| *n == p.name.node) {
+                if params
+                    .iter()
+                    .any(|(n, _): &(String, Type)| *n == p.name.node)
+                {
                     self.error(
                         d.file,
                         p.name.span,
@@ -755,7 +764,8 @@ impl<'a> Checker<'a> {
                         d.node.ty.span,
                         CheckErrorKind::NotAllowed {
                             what: format!("a derived value of type `{}`", self.type_name(t)),
-                            allowed: "derived values are single values; aggregate the list instead".into(),
+                            allowed: "derived values are single values; aggregate the list instead"
+                                .into(),
                         },
                     );
                 }
@@ -1063,7 +1073,11 @@ impl<'a> Checker<'a> {
                 .collect();
             names.push(names[0].clone());
             let d = self.fns[first].decl;
-            self.error(d.file, d.name.span, CheckErrorKind::Recursion { cycle: names });
+            self.error(
+                d.file,
+                d.name.span,
+                CheckErrorKind::Recursion { cycle: names },
+            );
         }
     }
 
@@ -1198,7 +1212,11 @@ impl<'a> Checker<'a> {
                 .collect();
             names.push(names[0].clone());
             let d = self.derives[cycle[0]].decl;
-            self.error(d.file, d.name.span, CheckErrorKind::DeriveCycle { cycle: names });
+            self.error(
+                d.file,
+                d.name.span,
+                CheckErrorKind::DeriveCycle { cycle: names },
+            );
         }
         let mut new_id = vec![u32::MAX; n];
         for (pos, &i) in order.iter().enumerate() {
@@ -1284,7 +1302,11 @@ impl<'a> Checker<'a> {
             let Some((pack, id)) = self.split_key(s) else {
                 continue;
             };
-            if !self.rules.iter().any(|r| r.pack == pack && r.name.node == id) {
+            if !self
+                .rules
+                .iter()
+                .any(|r| r.pack == pack && r.name.node == id)
+            {
                 let suggestion = suggest(
                     &id,
                     self.rules
@@ -1357,7 +1379,10 @@ impl<'a> Checker<'a> {
             ..Frame::default()
         };
         let mut b = Body::new(frame, d.name.node.clone());
-        let filter = r.filter.as_ref().map(|f| self.condition(&mut b, f, "where"));
+        let filter = r
+            .filter
+            .as_ref()
+            .map(|f| self.condition(&mut b, f, "where"));
         let mut key_nodes = Vec::new();
         let mut key_types = Vec::new();
         if let Some(key) = group_key {
@@ -1387,7 +1412,9 @@ impl<'a> Checker<'a> {
         }
         let when = match r.when() {
             Some(w) => self.condition(&mut b, w, "when"),
-            None => self.prog.push(N::Const(OwnedValue::Bool(false)), Loc::default()),
+            None => self
+                .prog
+                .push(N::Const(OwnedValue::Bool(false)), Loc::default()),
         };
         let mut message = ir::Template::default();
         if let Some(m) = r.message() {

@@ -105,7 +105,10 @@ fn prove(scale: &str, bands: &[Interval]) -> Vec<Problem> {
             second: second.name.clone(),
         },
         span: second.span,
-        note: Some((first.span, format!("`{}` also contains `{value}`", first.name))),
+        note: Some((
+            first.span,
+            format!("`{}` also contains `{value}`", first.name),
+        )),
     };
     let one = Number::ONE;
     let first = live[0];
@@ -302,7 +305,10 @@ mod tests {
     }
 
     fn messages(bands: &[Interval]) -> Vec<String> {
-        prove("abc", bands).into_iter().map(|p| p.kind.to_string()).collect()
+        prove("abc", bands)
+            .into_iter()
+            .map(|p| p.kind.to_string())
+            .collect()
     }
 
     #[test]
@@ -327,10 +333,7 @@ mod tests {
 
     #[test]
     fn inclusive_gap_names_a_midpoint() {
-        let bands = [
-            iv("A", Some("1"), None),
-            iv("B", None, Some(("0", true))),
-        ];
+        let bands = [iv("A", Some("1"), None), iv("B", None, Some(("0", true)))];
         assert_eq!(messages(&bands), ["`0.5` is in no band of scale `abc`"]);
     }
 

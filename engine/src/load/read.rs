@@ -172,12 +172,18 @@ fn syntax_error(source: &SourceFile, e: &toml::de::Error) -> PlanDiagnostic {
         Some((_, expected)) => format!("expected {expected} here"),
         None => "here".to_string(),
     };
-    let help = if message.contains("string") {
+    let help = if message.contains("string") && message.contains("expected `\"`") {
         "close the string with `\"` on the same line; text over several lines is written `\"\"\"…\"\"\"`"
-    } else if message.contains("array table") {
+    } else if message.starts_with("string values must be quoted") {
+        "put text in double quotes: `name = \"…\"`"
+    } else if message.starts_with("unclosed array table") {
         "a list-of-tables header is written `[[name]]`"
-    } else if message.contains("table") {
+    } else if message.starts_with("unclosed table") {
         "a table header is written `[name]`"
+    } else if message.starts_with("unclosed inline table") {
+        "an inline table `{ … }` is closed with `}` on the same line"
+    } else if message.starts_with("unclosed array") {
+        "close the list with `]`"
     } else {
         "fix the TOML syntax; strings need double quotes, tables `[name]`, lists of tables `[[name]]`"
     };
@@ -621,7 +627,14 @@ impl<'a> Reader<'a> {
         let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
         let help = match did_you_mean(&s.value, &names) {
             Some(n) => format!("did you mean `\"{n}\"`?"),
-            None => format!("`{key}` is one of: {}", names.join(", ")),
+            None => format!(
+                "`{key}` is one of {}",
+                names
+                    .iter()
+                    .map(|n| format!("`\"{n}\"`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
         self.error(
             "unknown_choice",

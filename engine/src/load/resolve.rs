@@ -3,6 +3,12 @@
 //! `same_as`, `by`) and reports duplicates and dangling references with the
 //! locations involved.
 //!
+//! What is invalid stays out of the corpus but is still resolved, so that
+//! every problem is reported, once: the entities of a file whose `[plan]` is
+//! invalid are checked against a placeholder plan that is taken out again,
+//! an entity whose own table is invalid has its references checked, and
+//! references to either are not reported a second time.
+//!
 //! Runs after every file is read, on one thread; its cost is linear in the
 //! number of entities (hash maps, no pairwise comparison).
 
@@ -837,7 +843,9 @@ impl Resolver<'_> {
         };
         let help = match did_you_mean(&reference.value, &known) {
             Some(s) => format!("did you mean `{s}`?"),
-            None if known.is_empty() => format!("this plan has no {plural}"),
+            None if known.is_empty() => {
+                format!("this plan has no {}", plural.replace(" and ", " or "))
+            }
             None if known.len() <= 12 => format!(
                 "the ids of this plan's {plural} are: {}",
                 known
