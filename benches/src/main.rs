@@ -659,6 +659,8 @@ fn cmd_profile(
     let sources = corpus::read_sources(&c.dir)?;
     let p = pool(threads);
     for _ in 0..times {
+        common.settle();
+        let cpu0 = measure::own_cpu_time();
         let t = match loader {
             "hyoka" => {
                 let owned = sources.clone();
@@ -672,9 +674,11 @@ fn cmd_profile(
             }),
             other => return Err(format!("unknown loader `{other}` (hyoka | toml)").into()),
         };
+        let cpu = measure::own_cpu_time().saturating_sub(cpu0);
         println!(
-            "{loader}: {:.0} ms, {:.1} MB/s",
+            "{loader}: {:.0} ms wall, {:.0} ms cpu, {:.1} MB/s",
             t.as_secs_f64() * 1e3,
+            cpu.as_secs_f64() * 1e3,
             c.megabytes() / t.as_secs_f64()
         );
     }

@@ -101,6 +101,16 @@ pub fn run_child(program: &Path, args: &[&std::ffi::OsStr]) -> std::io::Result<(
     ))
 }
 
+/// CPU time (user + system) this process has used so far, all threads.
+pub fn own_cpu_time() -> Duration {
+    // SAFETY: an all-zero `rusage` is valid; getrusage only writes to it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
 /// This process's own peak resident set size (VmHWM), in bytes.
 pub fn own_peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

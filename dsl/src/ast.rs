@@ -51,7 +51,9 @@ pub struct File {
     pub items: Vec<Node<Item>>,
 }
 
-/// A top-level declaration with its doc comment.
+/// A top-level declaration with its doc comment. In a `Node<Item>` the
+/// span runs from the declaration's keyword to its end; the doc comment has
+/// its own span.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
     /// The `///` lines directly before the declaration, without the `///`

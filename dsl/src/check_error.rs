@@ -178,13 +178,13 @@ pub enum CheckErrorKind {
         found: String,
     },
     /// `round("x", 1)`
-    #[error("argument {index} of `{func}` must be `{expected}`, found `{found}`")]
+    #[error("argument {index} of `{func}` must be {expected}, found `{found}`")]
     ArgumentType {
         /// The function.
         func: String,
         /// 1-based argument number.
         index: usize,
-        /// What it takes.
+        /// What it takes, in words (`` `number` ``, `a string or a list`).
         expected: String,
         /// What was passed.
         found: String,
@@ -252,13 +252,13 @@ pub enum CheckErrorKind {
         allowed: String,
     },
     /// `derive a … = x.b` / `derive b … = x.a`
-    #[error("derived values depend on each other: {}", cycle.join(" → "))]
+    #[error("derived values depend on each other: {}", ticks(cycle))]
     DeriveCycle {
         /// The cycle, first name repeated last.
         cycle: Vec<String>,
     },
     /// `fn f(x: number): number = f(x)`
-    #[error("function `{}` is recursive: {}", cycle[0], cycle.join(" → "))]
+    #[error("function `{}` is recursive: {}", cycle[0], ticks(cycle))]
     Recursion {
         /// The cycle, first name repeated last.
         cycle: Vec<String>,
@@ -326,7 +326,7 @@ pub enum CheckErrorKind {
         suggestion: Option<String>,
     },
     /// `"grades.a_min" = "high"` in hyoka.toml
-    #[error("`{key}` is `{declared}`, and `{text}` is not")]
+    #[error("`{key}` takes a `{declared}`, not `{text}`")]
     ParamValue {
         /// `PACK.NAME`.
         key: String,
@@ -392,7 +392,7 @@ pub enum CheckErrorKind {
         suggestion: Option<String>,
     },
     /// packs `a` and `b` extending each other
-    #[error("packs extend each other: {}", cycle.join(" → "))]
+    #[error("packs extend each other: {}", ticks(cycle))]
     PackCycle {
         /// The cycle, first name repeated last.
         cycle: Vec<String>,
@@ -455,6 +455,15 @@ pub enum CheckErrorKind {
         /// The name.
         name: String,
     },
+}
+
+/// `` `a` → `b` → `a` ``
+fn ticks(cycle: &[String]) -> String {
+    cycle
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 fn did_you_mean(s: &Option<String>) -> Option<String> {
@@ -562,6 +571,9 @@ impl CheckErrorKind {
             Operands { op, left, right } => Some(match (op.as_str(), left.as_str(), right.as_str()) {
                 (_, "string", _) | (_, _, "string") if op == "+" => {
                     "strings are not added; interpolate them in a message instead: `\"{a}{b}\"`".into()
+                }
+                (">" | ">=" | "<" | "<=", l, r) if l == r && !matches!(l, "number" | "year" | "string") && !l.starts_with("grade") => {
+                    format!("values of `{l}` have no order: compare them with `==`, `!=` or `in`")
                 }
                 (_, l, r) if l.starts_with("grade") || r.starts_with("grade") => {
                     "grades compare with `==` and `!=`, and bands by order (`<`, `>`); compute on the underlying number instead".into()
@@ -716,7 +728,8 @@ impl Diagnostic for CheckError {
 }
 
 /// The closest of `candidates` to `name`, if one is close enough to be a
-/// likely typo (edit distance at most a third of the length, at least 1).
+/// likely typo (edit distance at most a third of the length, at least 1,
+/// and less than the whole name).
 pub fn suggest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
     let len = name.chars().count();
     let limit = (len / 3).max(1);
@@ -724,7 +737,9 @@ pub fn suggest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) ->
         .into_iter()
         .filter(|c| *c != name)
         .map(|c| (strsim::damerau_levenshtein(name, c), c))
-        .filter(|(d, _)| *d <= limit)
+        // Replacing every character is no typo: `D` is not a misspelt `A`,
+        // but `拡張` is a misspelt `拡充`.
+        .filter(|(d, _)| *d <= limit && *d < len)
         .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
         .map(|(_, c)| c.to_string())
 }

@@ -42,6 +42,9 @@ pub struct Firing {
     /// The rendered `message` (or the rule's title, or its id, when it has
     /// no message).
     pub message: String,
+    /// The suggested review outcome: the rule's `suggest`, computed for
+    /// this entity when it is an expression.
+    pub suggest: Option<String>,
 }
 
 /// The kind of a [`RuntimeError`].
@@ -128,8 +131,6 @@ struct Fault {
     detail: String,
 }
 
-type Res<'a> = Result<Value<'a>, Box<Fault>>;
-
 /// Receives every node's value during a traced evaluation.
 pub(crate) trait Tracer {
     const ON: bool;
@@ -191,6 +192,29 @@ struct Cx<'a, 'l, D, T> {
     members: &'a [Obj],
     locals: &'l mut [Value<'a>],
     trace: &'l mut T,
+    /// The first failure of this evaluation. Failing nodes record it here
+    /// and go on as missing, so the hot path returns plain values instead of
+    /// a `Result` per node; entry points check it when the walk ends.
+    fault: Option<Box<Fault>>,
+}
+
+impl<'a, D, T> Cx<'a, '_, D, T> {
+    #[cold]
+    fn fail(&mut self, f: Box<Fault>) -> Value<'a> {
+        if self.fault.is_none() {
+            self.fault = Some(f);
+        }
+        Value::Missing(None)
+    }
+
+    /// `x`, unless the walk that produced it failed.
+    #[inline]
+    fn done<X>(&mut self, x: X) -> Result<X, Box<Fault>> {
+        match self.fault.take() {
+            Some(f) => Err(f),
+            None => Ok(x),
+        }
+    }
 }
 
 fn arith_fault(e: ArithError, node: NodeId, detail: String) -> Box<Fault> {
@@ -256,29 +280,39 @@ impl Program {
         }
     }
 
+    /// Evaluates node `n`, recording its value when tracing.
     #[inline]
-    fn ev<'a, D: Data, T: Tracer>(&'a self, n: NodeId, cx: &mut Cx<'a, '_, D, T>) -> Res<'a> {
-        let v = self.ev_inner(n, cx)?;
+    fn ev<'a, D: Data, T: Tracer>(&'a self, n: NodeId, cx: &mut Cx<'a, '_, D, T>) -> Value<'a> {
+        let v = self.ev_inner(n, cx);
         if T::ON {
             cx.trace.record(self, n, v);
         }
-        Ok(v)
+        v
     }
 
-    /// Evaluates a child node; leaves (constants, `this`, locals, fields of
-    /// `this`) are read in place, without a call, which is most of what a
-    /// grade rule evaluates.
+    /// Evaluates a child node. Leaves (constants, `this`, locals, fields and
+    /// derived values of `this`, `this.a.b`) are read in place, without a
+    /// call: they are most of what a grade rule evaluates.
     #[inline(always)]
-    fn arg<'a, D: Data, T: Tracer>(&'a self, n: NodeId, cx: &mut Cx<'a, '_, D, T>) -> Res<'a> {
+    fn arg<'a, D: Data, T: Tracer>(&'a self, n: NodeId, cx: &mut Cx<'a, '_, D, T>) -> Value<'a> {
         if !T::ON {
             match self.node(n) {
-                Node::Const(c) => return Ok(c.as_value()),
-                Node::This => return Ok(Value::Obj(cx.this)),
-                Node::Local(s) => return Ok(cx.locals[*s as usize]),
-                Node::Field(o, f) => {
-                    if let Node::This = self.node(*o) {
-                        return Ok(cx.data.field(cx.this, *f));
+                Node::Const(c) => return c.as_value(),
+                Node::This => return Value::Obj(cx.this),
+                Node::Local(s) => return cx.locals[*s as usize],
+                Node::Field(o, f) => match self.node(*o) {
+                    Node::This => return cx.data.field(cx.this, *f),
+                    Node::Field(oo, g) if matches!(self.node(*oo), Node::This) => {
+                        return match cx.data.field(cx.this, *g) {
+                            Value::Obj(x) => cx.data.field(x, *f),
+                            m @ Value::Missing(_) => m,
+                            _ => Value::Missing(None),
+                        };
                     }
+                    _ => {}
+                },
+                Node::Derived(o, d) if matches!(self.node(*o), Node::This) => {
+                    return cx.data.derived(*d, cx.this);
                 }
                 _ => {}
             }
@@ -286,89 +320,141 @@ impl Program {
         self.ev(n, cx)
     }
 
-    fn ev_inner<'a, D: Data, T: Tracer>(&'a self, n: NodeId, cx: &mut Cx<'a, '_, D, T>) -> Res<'a> {
-        Ok(match self.node(n) {
-            Node::Const(c) => c.as_value(),
-            Node::This => Value::Obj(cx.this),
-            Node::Year => Value::Year(cx.year),
-            Node::Local(s) => cx.locals[*s as usize],
-            Node::Field(obj, f) => match self.arg(*obj, cx)? {
-                Value::Obj(o) => cx.data.field(o, *f),
-                m @ Value::Missing(_) => m,
-                _ => Value::Missing(None),
-            },
-            Node::Derived(obj, d) => match self.arg(*obj, cx)? {
-                Value::Obj(o) => cx.data.derived(*d, o),
-                m @ Value::Missing(_) => m,
-                _ => Value::Missing(None),
-            },
-            Node::Neg(a) => match self.arg(*a, cx)? {
-                Value::Num(x) => {
-                    Value::Num(x.neg().map_err(|e| arith_fault(e, n, format!("-{x}")))?)
+    /// Evaluates a condition: a comparison is done in place (conditions are
+    /// mostly comparisons), anything else as [`Program::arg`].
+    #[inline(always)]
+    fn cond<'a, D: Data, T: Tracer>(&'a self, n: NodeId, cx: &mut Cx<'a, '_, D, T>) -> Value<'a> {
+        if !T::ON {
+            if let Node::Cmp(op, a, b) = self.node(n) {
+                let x = self.arg(*a, cx);
+                let y = self.arg(*b, cx);
+                return self.compare(*op, x, y);
+            }
+        }
+        self.arg(n, cx)
+    }
+
+    fn ev_inner<'a, D: Data, T: Tracer>(
+        &'a self,
+        mut n: NodeId,
+        cx: &mut Cx<'a, '_, D, T>,
+    ) -> Value<'a> {
+        // Tail positions (the branch `if` takes, the body of a `let`) loop
+        // instead of recursing; when tracing they recurse, so that every
+        // node's value is recorded.
+        loop {
+            return match self.node(n) {
+                Node::Const(c) => c.as_value(),
+                Node::This => Value::Obj(cx.this),
+                Node::Year => Value::Year(cx.year),
+                Node::Local(s) => cx.locals[*s as usize],
+                Node::Field(obj, f) => match self.arg(*obj, cx) {
+                    Value::Obj(o) => cx.data.field(o, *f),
+                    m @ Value::Missing(_) => m,
+                    _ => Value::Missing(None),
+                },
+                Node::Derived(obj, d) => match self.arg(*obj, cx) {
+                    Value::Obj(o) => cx.data.derived(*d, o),
+                    m @ Value::Missing(_) => m,
+                    _ => Value::Missing(None),
+                },
+                Node::Neg(a) => match self.arg(*a, cx) {
+                    Value::Num(x) => match x.neg() {
+                        Ok(v) => Value::Num(v),
+                        Err(e) => cx.fail(arith_fault(e, n, format!("-{x}"))),
+                    },
+                    m @ Value::Missing(_) => m,
+                    _ => Value::Missing(None),
+                },
+                Node::Arith(op, a, b) => {
+                    let x = self.arg(*a, cx);
+                    let y = self.arg(*b, cx);
+                    match self.arith(*op, x, y, n) {
+                        Ok(v) => v,
+                        Err(f) => cx.fail(f),
+                    }
                 }
-                m @ Value::Missing(_) => m,
-                _ => Value::Missing(None),
-            },
-            Node::Arith(op, a, b) => {
-                let x = self.arg(*a, cx)?;
-                let y = self.arg(*b, cx)?;
-                self.arith(*op, x, y, n)?
-            }
-            Node::Cmp(op, a, b) => {
-                let x = self.arg(*a, cx)?;
-                let y = self.arg(*b, cx)?;
-                self.compare(*op, x, y)
-            }
-            Node::And(a, b) => match self.arg(*a, cx)? {
-                Value::Bool(false) => Value::Bool(false),
-                x => match (x, self.arg(*b, cx)?) {
-                    (_, Value::Bool(false)) => Value::Bool(false),
-                    (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
-                    (x, y) => first_missing(x, y),
+                Node::Cmp(op, a, b) => {
+                    let x = self.arg(*a, cx);
+                    let y = self.arg(*b, cx);
+                    self.compare(*op, x, y)
+                }
+                Node::And(a, b) => match self.cond(*a, cx) {
+                    Value::Bool(false) => Value::Bool(false),
+                    x => match (x, self.cond(*b, cx)) {
+                        (_, Value::Bool(false)) => Value::Bool(false),
+                        (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
+                        (x, y) => first_missing(x, y),
+                    },
                 },
-            },
-            Node::Or(a, b) => match self.arg(*a, cx)? {
-                Value::Bool(true) => Value::Bool(true),
-                x => match (x, self.arg(*b, cx)?) {
-                    (_, Value::Bool(true)) => Value::Bool(true),
-                    (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
-                    (x, y) => first_missing(x, y),
+                Node::Or(a, b) => match self.cond(*a, cx) {
+                    Value::Bool(true) => Value::Bool(true),
+                    x => match (x, self.cond(*b, cx)) {
+                        (_, Value::Bool(true)) => Value::Bool(true),
+                        (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
+                        (x, y) => first_missing(x, y),
+                    },
                 },
-            },
-            Node::Not(a) => match self.arg(*a, cx)? {
-                Value::Bool(b) => Value::Bool(!b),
-                m @ Value::Missing(_) => m,
-                _ => Value::Missing(None),
-            },
-            Node::If(c, t, e) => match self.arg(*c, cx)? {
-                Value::Bool(true) => self.arg(*t, cx)?,
-                Value::Bool(false) => self.arg(*e, cx)?,
-                m @ Value::Missing(_) => m,
-                _ => Value::Missing(None),
-            },
-            Node::IsMissing(a) => Value::Bool(self.arg(*a, cx)?.is_missing()),
-            Node::Coalesce(a, d) => match self.arg(*a, cx)? {
-                Value::Missing(_) => self.arg(*d, cx)?,
-                v => v,
-            },
-            Node::Let(slot, v, body) => {
-                let v = self.arg(*v, cx)?;
-                cx.locals[*slot as usize] = v;
-                self.arg(*body, cx)?
-            }
-            Node::Grade(s, x) => {
-                let x = self.arg(*x, cx)?;
-                self.grade(*s, x)
-            }
-            _ => self.ev_cold(n, cx)?,
-        })
+                Node::Not(a) => match self.arg(*a, cx) {
+                    Value::Bool(b) => Value::Bool(!b),
+                    m @ Value::Missing(_) => m,
+                    _ => Value::Missing(None),
+                },
+                Node::If(c, t, e) => {
+                    let next = match self.cond(*c, cx) {
+                        Value::Bool(true) => *t,
+                        Value::Bool(false) => *e,
+                        m @ Value::Missing(_) => return m,
+                        _ => return Value::Missing(None),
+                    };
+                    if T::ON {
+                        return self.ev(next, cx);
+                    }
+                    n = next;
+                    continue;
+                }
+                Node::IsMissing(a) => Value::Bool(self.arg(*a, cx).is_missing()),
+                Node::Coalesce(a, d) => match self.arg(*a, cx) {
+                    Value::Missing(_) => self.arg(*d, cx),
+                    v => v,
+                },
+                Node::Let(slot, v, body) => {
+                    let v = self.arg(*v, cx);
+                    cx.locals[*slot as usize] = v;
+                    if T::ON {
+                        return self.ev(*body, cx);
+                    }
+                    n = *body;
+                    continue;
+                }
+                Node::Call(f, args) => self.call(*f, args, n, cx),
+                Node::Latest { fields, obj, year } => match self.arg(*obj, cx) {
+                    Value::Obj(o) => match latest(cx.data, o, *fields, cx.year) {
+                        Ok((y, _)) if *year => Value::Year(y),
+                        Ok((_, v)) => v,
+                        Err(reason) => Value::Missing(reason),
+                    },
+                    m @ Value::Missing(_) => m,
+                    _ => Value::Missing(None),
+                },
+                Node::Grade(s, x) => {
+                    let x = self.arg(*x, cx);
+                    self.grade(*s, x)
+                }
+                _ => self.ev_cold(n, cx),
+            };
+        }
     }
 
     /// The rarer nodes, kept out of [`Program::ev_inner`] so that its stack
     /// frame stays small: it is entered once per node of every evaluation.
     #[inline(never)]
-    fn ev_cold<'a, D: Data, T: Tracer>(&'a self, n: NodeId, cx: &mut Cx<'a, '_, D, T>) -> Res<'a> {
-        Ok(match self.node(n) {
+    fn ev_cold<'a, D: Data, T: Tracer>(
+        &'a self,
+        n: NodeId,
+        cx: &mut Cx<'a, '_, D, T>,
+    ) -> Value<'a> {
+        match self.node(n) {
             Node::Key => match cx.key {
                 Some(k) => Value::Key(k),
                 None => Value::Missing(None),
@@ -378,19 +464,19 @@ impl Program {
                 None => Value::Missing(None),
             },
             Node::Members => Value::Members(cx.members),
-            Node::Reason(a) => match self.arg(*a, cx)? {
+            Node::Reason(a) => match self.arg(*a, cx) {
                 Value::Missing(Some(r)) => Value::Str(r),
                 _ => Value::Missing(None),
             },
             Node::InList(x, items) => {
-                let x = self.arg(*x, cx)?;
+                let x = self.arg(*x, cx);
                 if x.is_missing() {
-                    return Ok(x);
+                    return x;
                 }
                 let mut unknown = false;
                 for item in items.iter() {
-                    match values_eq(x, self.arg(*item, cx)?) {
-                        Some(true) => return Ok(Value::Bool(true)),
+                    match values_eq(x, self.arg(*item, cx)) {
+                        Some(true) => return Value::Bool(true),
                         Some(false) => {}
                         None => unknown = true,
                     }
@@ -402,20 +488,20 @@ impl Program {
                 }
             }
             Node::InCollection(x, coll) => {
-                let x = self.arg(*x, cx)?;
-                let coll = self.arg(*coll, cx)?;
+                let x = self.arg(*x, cx);
+                let coll = self.arg(*coll, cx);
                 if x.is_missing() {
-                    return Ok(x);
+                    return x;
                 }
                 let len = match coll {
                     Value::List(l) => l.len as usize,
                     Value::Members(m) => m.len(),
-                    other => return Ok(first_missing(other, Value::Missing(None))),
+                    other => return first_missing(other, Value::Missing(None)),
                 };
                 let mut unknown = false;
                 for i in 0..len {
                     match values_eq(x, element(cx.data, coll, i)) {
-                        Some(true) => return Ok(Value::Bool(true)),
+                        Some(true) => return Value::Bool(true),
                         Some(false) => {}
                         None => unknown = true,
                     }
@@ -426,26 +512,27 @@ impl Program {
                     Value::Bool(false)
                 }
             }
-            Node::Call(f, args) => self.call(*f, args, n, cx)?,
+            Node::Call(f, args) => self.call(*f, args, n, cx),
             Node::Agg {
                 kind,
                 var,
                 coll,
                 filter,
                 map,
-            } => self.aggregate(*kind, *var, *coll, *filter, *map, n, cx)?,
-            _ => Value::Missing(None),
-        })
+            } => self.aggregate(*kind, *var, *coll, *filter, *map, n, cx),
+            // The hot nodes are handled by `ev_inner`.
+            _ => self.ev_inner(n, cx),
+        }
     }
 
     #[inline]
-    fn arith<'a>(&self, op: Arith, x: Value<'a>, y: Value<'a>, n: NodeId) -> Res<'a> {
-        let sym = match op {
-            Arith::Add => "+",
-            Arith::Sub => "-",
-            Arith::Mul => "×",
-            Arith::Div => "÷",
-        };
+    fn arith<'a>(
+        &self,
+        op: Arith,
+        x: Value<'a>,
+        y: Value<'a>,
+        n: NodeId,
+    ) -> Result<Value<'a>, Box<Fault>> {
         let num = |v: Value<'_>| match v {
             Value::Num(n) => Some(n),
             Value::Year(y) => Some(Number::from_i64(y as i64)),
@@ -460,8 +547,19 @@ impl Program {
             Arith::Sub => a.sub(b),
             Arith::Mul => a.mul(b),
             Arith::Div => a.div(b),
-        }
-        .map_err(|e| arith_fault(e, n, format!("{a} {sym} {b}")))?;
+        };
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                let sym = match op {
+                    Arith::Add => "+",
+                    Arith::Sub => "-",
+                    Arith::Mul => "×",
+                    Arith::Div => "÷",
+                };
+                return Err(arith_fault(e, n, format!("{a} {sym} {b}")));
+            }
+        };
         // year ± number and number + year are years; year - year is a
         // number (the checker gives the same types).
         let year_result = match (x, y) {
@@ -478,8 +576,26 @@ impl Program {
         Ok(Value::Num(r))
     }
 
-    #[inline]
+    #[inline(always)]
     fn compare<'a>(&self, op: Cmp, x: Value<'a>, y: Value<'a>) -> Value<'a> {
+        // The common cases first: numbers (thresholds) and enum values
+        // (`direction == increase`).
+        match (x, y) {
+            (Value::Num(a), Value::Num(b)) => {
+                return Value::Bool(match op {
+                    Cmp::Eq => a == b,
+                    Cmp::Ne => a != b,
+                    Cmp::Lt => a < b,
+                    Cmp::Le => a <= b,
+                    Cmp::Gt => a > b,
+                    Cmp::Ge => a >= b,
+                })
+            }
+            (Value::Enum(e, a), Value::Enum(f, b)) if op == Cmp::Eq || op == Cmp::Ne => {
+                return Value::Bool((e == f && a == b) == (op == Cmp::Eq));
+            }
+            _ => {}
+        }
         if x.is_missing() || y.is_missing() {
             return first_missing(x, y);
         }
@@ -518,22 +634,23 @@ impl Program {
         }
     }
 
+    #[inline(never)]
     fn call<'a, D: Data, T: Tracer>(
         &'a self,
         f: Builtin,
         args: &[NodeId],
         n: NodeId,
         cx: &mut Cx<'a, '_, D, T>,
-    ) -> Res<'a> {
+    ) -> Value<'a> {
         let mut vals = [Value::Missing(None); 3];
         for (slot, a) in vals.iter_mut().zip(args) {
-            *slot = self.ev(*a, cx)?;
+            *slot = self.arg(*a, cx);
         }
         let [a, b, _] = vals;
-        Ok(match f {
+        match f {
             Builtin::Latest(sf) | Builtin::LatestYear(sf) => {
                 let Value::Obj(o) = a else {
-                    return Ok(first_missing(a, Value::Missing(None)));
+                    return first_missing(a, Value::Missing(None));
                 };
                 match latest(cx.data, o, sf, cx.year) {
                     Ok((year, value)) => {
@@ -548,14 +665,15 @@ impl Program {
             }
             Builtin::Actual(sf) => {
                 let (Value::Obj(o), Some(y)) = (a, as_year(b)) else {
-                    return Ok(first_missing(a, b));
+                    return first_missing(a, b);
                 };
                 actual(cx.data, o, sf, y)
             }
             Builtin::Abs => match a {
-                Value::Num(x) => {
-                    Value::Num(x.abs().map_err(|e| arith_fault(e, n, format!("|{x}|")))?)
-                }
+                Value::Num(x) => match x.abs() {
+                    Ok(v) => Value::Num(v),
+                    Err(e) => cx.fail(arith_fault(e, n, format!("|{x}|"))),
+                },
                 _ => first_missing(a, Value::Missing(None)),
             },
             Builtin::Min | Builtin::Max => match (a, b) {
@@ -577,10 +695,10 @@ impl Program {
                         .to_i64()
                         .and_then(|d| i32::try_from(d).ok())
                         .unwrap_or(i32::MAX);
-                    Value::Num(
-                        x.round(digits)
-                            .map_err(|e| arith_fault(e, n, format!("round({x}, {d})")))?,
-                    )
+                    match x.round(digits) {
+                        Ok(v) => Value::Num(v),
+                        Err(e) => cx.fail(arith_fault(e, n, format!("round({x}, {d})"))),
+                    }
                 }
                 _ => first_missing(a, b),
             },
@@ -598,10 +716,11 @@ impl Program {
                 }),
                 _ => first_missing(a, b),
             },
-        })
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     fn aggregate<'a, D: Data, T: Tracer>(
         &'a self,
         kind: AggKind,
@@ -611,12 +730,12 @@ impl Program {
         map: Option<NodeId>,
         n: NodeId,
         cx: &mut Cx<'a, '_, D, T>,
-    ) -> Res<'a> {
-        let coll = self.ev(coll, cx)?;
+    ) -> Value<'a> {
+        let coll = self.arg(coll, cx);
         let len = match coll {
             Value::List(l) => l.len as usize,
             Value::Members(m) => m.len(),
-            other => return Ok(first_missing(other, Value::Missing(None))),
+            other => return first_missing(other, Value::Missing(None)),
         };
         let mut count: i64 = 0;
         let mut sum = Number::ZERO;
@@ -626,15 +745,15 @@ impl Program {
         let mut decided = false;
         let mut unknown = false;
         let mut seen = Distinct::default();
+        // any / all without `=>` use the `where` condition as predicate.
+        let predicate_only = map.is_none() && matches!(kind, AggKind::Any | AggKind::All);
         for i in 0..len {
             let item = element(cx.data, coll, i);
             cx.locals[var as usize] = item;
             let selected = match filter {
-                Some(f) => self.ev(f, cx)?,
+                Some(f) => self.arg(f, cx),
                 None => Value::Bool(true),
             };
-            // any / all without `=>` use the `where` condition as predicate.
-            let predicate_only = map.is_none() && matches!(kind, AggKind::Any | AggKind::All);
             if !predicate_only && !matches!(selected, Value::Bool(true)) {
                 continue;
             }
@@ -642,7 +761,7 @@ impl Program {
                 selected
             } else {
                 match map {
-                    Some(m) => self.ev(m, cx)?,
+                    Some(m) => self.arg(m, cx),
                     None => item,
                 }
             };
@@ -654,9 +773,10 @@ impl Program {
                 }
                 AggKind::Sum | AggKind::Avg => {
                     if let Value::Num(x) = v {
-                        sum = sum
-                            .add(x)
-                            .map_err(|e| arith_fault(e, n, format!("{sum} + {x}")))?;
+                        match sum.add(x) {
+                            Ok(s) => sum = s,
+                            Err(e) => return cx.fail(arith_fault(e, n, format!("{sum} + {x}"))),
+                        }
                         count += 1;
                     }
                 }
@@ -688,18 +808,16 @@ impl Program {
                 }
             }
         }
-        Ok(match kind {
+        match kind {
             AggKind::Count => Value::Num(Number::from_i64(count)),
             AggKind::Sum => Value::Num(sum),
             AggKind::Avg => {
                 if count == 0 {
-                    Value::Missing(None)
-                } else {
-                    let c = Number::from_i64(count);
-                    Value::Num(
-                        sum.div(c)
-                            .map_err(|e| arith_fault(e, n, format!("{sum} ÷ {count}")))?,
-                    )
+                    return Value::Missing(None);
+                }
+                match sum.div(Number::from_i64(count)) {
+                    Ok(v) => Value::Num(v),
+                    Err(e) => cx.fail(arith_fault(e, n, format!("{sum} ÷ {count}"))),
                 }
             }
             AggKind::Min | AggKind::Max => best.unwrap_or(Value::Missing(None)),
@@ -713,7 +831,7 @@ impl Program {
                 }
             }
             AggKind::Distinct => Value::Num(Number::from_i64(seen.len() as i64)),
-        })
+        }
     }
 
     /// Shows a value as messages do: numbers exactly (or to six places),
@@ -786,18 +904,18 @@ impl Program {
         &'a self,
         t: &'a Template,
         cx: &mut Cx<'a, '_, D, T>,
-    ) -> Result<String, Box<Fault>> {
+    ) -> String {
         let mut out = String::new();
         for part in &t.parts {
             match part {
                 TemplatePart::Text(s) => out.push_str(s),
                 TemplatePart::Expr(e) => {
-                    let v = self.ev(*e, cx)?;
+                    let v = self.ev(*e, cx);
                     self.show_into(&mut out, v, cx.data);
                 }
             }
         }
-        Ok(out)
+        out
     }
 
     /// Runs `f` with a fresh frame of `slots` local slots.
@@ -825,6 +943,7 @@ impl Program {
                 members,
                 locals,
                 trace,
+                fault: None,
             };
             f(self, &mut cx)
         };
@@ -883,7 +1002,10 @@ impl Program {
             data,
             ctx,
             &mut NoTrace,
-            |p, cx| p.ev(def.body, cx),
+            |p, cx| {
+                let v = p.ev(def.body, cx);
+                cx.done(v)
+            },
         )
         .map_err(|f| self.fault_to_error(f, self.derive_subject(d), data.describe(obj)))
     }
@@ -922,13 +1044,15 @@ impl Program {
             &mut NoTrace,
             |p, cx| {
                 if let Some(f) = rule.filter {
-                    if !matches!(p.ev(f, cx)?, Value::Bool(true)) {
+                    let v = p.ev(f, cx);
+                    if !matches!(cx.done(v)?, Value::Bool(true)) {
                         return Ok(None);
                     }
                 }
                 let mut parts = Vec::with_capacity(rule.group_key.len());
                 for k in rule.group_key.iter() {
-                    match KeyPart::from_value(p.ev(*k, cx)?) {
+                    let v = p.ev(*k, cx);
+                    match KeyPart::from_value(cx.done(v)?) {
                         Some(part) => parts.push(part),
                         None => return Ok(None),
                     }
@@ -974,20 +1098,33 @@ impl Program {
             // A group rule's filter was applied when its key was computed.
             if key.is_none() {
                 if let Some(f) = rule.filter {
-                    if !matches!(p.ev(f, cx)?, Value::Bool(true)) {
+                    let v = p.ev(f, cx);
+                    if !matches!(cx.done(v)?, Value::Bool(true)) {
                         return Ok(None);
                     }
                 }
             }
-            if !matches!(p.ev(rule.when, cx)?, Value::Bool(true)) {
+            let v = p.ev(rule.when, cx);
+            if !matches!(cx.done(v)?, Value::Bool(true)) {
                 return Ok(None);
             }
             let message = if rule.message.parts.is_empty() {
                 rule.title.clone().unwrap_or_else(|| rule.qualified_id())
             } else {
-                p.render(&rule.message, cx)?
+                let m = p.render(&rule.message, cx);
+                cx.done(m)?
             };
-            Ok(Some(Firing { message }))
+            let suggest = match rule.suggest_expr {
+                Some(e) => {
+                    let v = p.ev(e, cx);
+                    match cx.done(v)? {
+                        v @ Value::Enum(..) => Some(p.show(v, cx.data)),
+                        _ => None,
+                    }
+                }
+                None => rule.suggest.clone(),
+            };
+            Ok(Some(Firing { message, suggest }))
         })
         .map_err(|f| {
             let entity = match key {
@@ -1038,7 +1175,8 @@ impl Program {
         };
         let result = self
             .with_frame(def.slots, obj, None, &[], data, ctx, &mut rec, |p, cx| {
-                p.ev(def.body, cx).map(|v| v.to_owned_value())
+                let v = p.ev(def.body, cx).to_owned_value();
+                cx.done(v)
             })
             .map_err(|f| self.fault_to_error(f, self.derive_subject(d), data.describe(obj)));
         (result, rec.steps)
@@ -1057,7 +1195,10 @@ impl Program {
             &data,
             &ctx,
             &mut NoTrace,
-            |p, cx| p.ev(n, cx).ok().map(|v| v.to_owned_value()),
+            |p, cx| {
+                let v = p.ev(n, cx).to_owned_value();
+                cx.done(v).ok()
+            },
         )
     }
 

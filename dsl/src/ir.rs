@@ -155,6 +155,14 @@ pub(crate) enum Node {
     Let(u16, NodeId, NodeId),
     /// A built-in function call.
     Call(Builtin, Box<[NodeId]>),
+    /// `latest(x)` (`year: false`) or `latest_year(x)` (`year: true`): its
+    /// own node because grade rules call it once per entity, and the general
+    /// call path moves its arguments through memory.
+    Latest {
+        fields: SeriesFields,
+        obj: NodeId,
+        year: bool,
+    },
     /// An aggregate: `kind(var in coll where filter => map)`.
     Agg {
         kind: AggKind,
@@ -222,7 +230,8 @@ pub struct Rule {
     pub scope: Scope,
     /// `help` (plain text; shown with every finding).
     pub help: Option<String>,
-    /// `suggest`: a value of the schema's `outcome` enum.
+    /// `suggest` when written as an outcome (`suggest 拡充`); a computed
+    /// suggestion is in [`crate::Firing::suggest`] instead.
     pub suggest: Option<String>,
     /// `rationale`.
     pub rationale: Option<String>,
@@ -236,6 +245,7 @@ pub struct Rule {
     pub(crate) group_key: Box<[NodeId]>,
     pub(crate) when: NodeId,
     pub(crate) message: Template,
+    pub(crate) suggest_expr: Option<NodeId>,
     pub(crate) slots: u16,
 }
 

@@ -30,4 +30,5 @@ pub use crate::ir::{
 pub use crate::number::{ArithError, Number, ParseNumberError};
 pub use crate::pack::{compile, Origin, Overrides, PackSource, Setting};
 pub use crate::schema::{Base, EnumId, FieldId, KindId, ScaleId, Schema, SchemaError, Type};
+pub use crate::syntax_error::{SyntaxError, SyntaxErrorKind};
 pub use crate::value::{Data, DeriveId, Key, KeyPart, ListRef, Obj, OwnedValue, Value};

@@ -228,7 +228,9 @@ pub fn compile(
             files,
         });
     }
-    if syntax_failed {
+    // A syntax error leaves declarations out, and a broken `extends` leaves
+    // them out of sight: checking further would report every use of them.
+    if syntax_failed || !errors.is_empty() {
         return Err(errors);
     }
 

@@ -2,7 +2,7 @@
 //! text holds put into words ([`SyntaxError`]).
 //!
 //! Three passes:
-//! 1. a hand-written scan ([`scan`]) that understands strings, comments and
+//! 1. a hand-written scan (`scan`) that understands strings, comments and
 //!    brackets: it splits the file into chunks at each declaration keyword
 //!    that starts a line (so one broken rule does not hide the errors of the
 //!    next), reports the errors it can name better than pest (unterminated
@@ -481,13 +481,33 @@ fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -
         3..=5 => 1,
         _ => 2,
     };
-    candidates
-        .into_iter()
-        .filter(|c| *c != word)
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+    let candidates: Vec<&str> = candidates.into_iter().filter(|c| *c != word).collect();
+    let typo = candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    // Abbreviations: `cnt` for `count`, `msg` for `message`.
+    typo.or_else(|| {
+        candidates
+            .iter()
+            .copied()
+            .filter(|c| is_abbreviation(word, c))
+            .min_by_key(|c| (c.len(), *c))
+    })
+}
+
+/// Whether `short` is `long` with letters left out, keeping the first.
+fn is_abbreviation(short: &str, long: &str) -> bool {
+    if short.chars().count() < 2
+        || short.len() >= long.len()
+        || short.chars().next() != long.chars().next()
+    {
+        return false;
+    }
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|l| l == c))
 }
 
 /// What the text at `at` looks like, for "found …".
@@ -574,15 +594,18 @@ fn pest_error(
         ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    if std::env::var_os("HYOKA_DEBUG_PEST").is_some() {
-        eprintln!("pest positives at {pos}: {positives:?}");
-    }
 
     if let Found::DocComment(len) = found {
         return sink.error(
             SyntaxErrorKind::MisplacedDocComment,
             Span::new(at, at + len),
         );
+    }
+    // `/// …` then nothing that it could document: pest fails after it.
+    if matches!(found, Found::End | Found::Char('}')) {
+        if let Some(doc) = doc_comment_before(text, at) {
+            return sink.error(SyntaxErrorKind::MisplacedDocComment, doc);
+        }
     }
     if let Found::Char(c) = found {
         if !c.is_ascii() {
@@ -766,15 +789,32 @@ fn contextual_help(positives: &[Rule], found: &Found<'_>) -> Option<String> {
     None
 }
 
+/// The doc comment line that directly precedes `at` (only blanks between).
+fn doc_comment_before(text: &str, at: usize) -> Option<Span> {
+    let before = text.get(..at)?.trim_end();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = &before[line_start..];
+    let trimmed = line.trim_start();
+    if is_doc_comment(trimmed) {
+        let start = line_start + (line.len() - trimmed.len());
+        Some(Span::new(start, before.len()))
+    } else {
+        None
+    }
+}
+
+/// Whether `s` starts with a doc comment: `///` but not `////`.
+fn is_doc_comment(s: &str) -> bool {
+    s.starts_with("///") && !s.starts_with("////")
+}
+
 /// Skips whitespace and ordinary comments from `at`.
 fn skip_trivia(text: &str, mut at: usize) -> usize {
     loop {
         let rest = text.get(at..).unwrap_or("");
         let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
         at += rest.len() - trimmed.len();
-        if trimmed.starts_with("//")
-            && !(trimmed.starts_with("///") && !trimmed.starts_with("////"))
-        {
+        if trimmed.starts_with("//") && !is_doc_comment(trimmed) {
             at += trimmed.find('\n').unwrap_or(trimmed.len());
         } else {
             return at;
@@ -805,8 +845,7 @@ fn word_len(s: &str) -> usize {
 fn number_len(s: &str) -> usize {
     let bytes = s.as_bytes();
     let mut i = 0;
-    let mut chars = s.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
+    for (at, c) in s.char_indices() {
         if is_ident_continue(c) {
             i = at + c.len_utf8();
         } else if c == '.' && bytes.get(at + 1).is_some_and(|b| b.is_ascii_digit()) {
@@ -1146,7 +1185,7 @@ impl Scanner<'_> {
             ' ' | '\t' | '\r' => self.pos += 1,
             '/' if self.peek_at(1) == Some('/') => {
                 let len = self.rest().find('\n').unwrap_or(self.rest().len());
-                let is_doc = self.rest().starts_with("///") && !self.rest().starts_with("////");
+                let is_doc = is_doc_comment(self.rest());
                 if is_doc {
                     if self.at_line_start && self.pending_doc.is_none() {
                         self.pending_doc = Some(self.line_start);
@@ -1459,7 +1498,9 @@ impl Lowerer<'_, '_> {
         let lines: Vec<&str> = docs
             .iter()
             .map(|d| {
-                let line = d.as_str().trim_start_matches("///").trim_end_matches('\r');
+                // Trailing blanks are invisible and the formatter drops them,
+                // so they are not part of the description.
+                let line = d.as_str().strip_prefix("///").unwrap_or("").trim_end();
                 line.strip_prefix(' ').unwrap_or(line)
             })
             .collect();
@@ -1803,10 +1844,11 @@ impl Lowerer<'_, '_> {
                 .with_label("no clauses"),
             ));
         }
+        let broken_clause = failed;
         for kind in ClauseKind::ALL {
             let present = clauses.iter().any(|c| c.kind() == kind);
             // After a broken clause the missing one may be the broken one.
-            if kind.is_required() && !present && !failed {
+            if kind.is_required() && !present && !broken_clause {
                 self.sink.push(
                     self.error(
                         SyntaxErrorKind::MissingClause {
@@ -2397,6 +2439,14 @@ mod tests {
             Some("rule")
         );
         assert_eq!(did_you_mean("xyz", ITEM_KEYWORDS.iter().copied()), None);
+        assert_eq!(
+            did_you_mean("cnt", AggFunc::ALL.map(AggFunc::name)),
+            Some("count")
+        );
+        assert_eq!(
+            did_you_mean("msg", CLAUSE_KEYWORDS.iter().copied()),
+            Some("message")
+        );
     }
 
     #[test]

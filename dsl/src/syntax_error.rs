@@ -519,3 +519,21 @@ pub(crate) fn ascii_lookalike(c: char) -> Option<char> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_cross_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<SyntaxError>();
+    }
+
+    #[test]
+    fn codes_are_namespaced() {
+        let kind = SyntaxErrorKind::TooDeep { limit: MAX_NESTING };
+        assert_eq!(kind.code(), "hyoka::syntax::too_deep");
+        assert_eq!(kind.to_string(), "expression nested deeper than 64 levels");
+    }
+}

@@ -144,3 +144,40 @@ fn syntax_errors_are_returned_not_formatted() {
     let errors = format("t.hyk", "param a: number = 1__0").expect_err("invalid");
     assert_eq!(errors[0].code_str(), "hyoka::syntax::invalid_number");
 }
+
+/// Fixtures with comments, blank lines and line breaks inserted at random
+/// places: whenever the result still parses, formatting it keeps the tree
+/// and the comments and reaches a fixed point.
+#[test]
+fn random_comments_and_line_breaks() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut files = hyk_files(&root.join("syntax/good"));
+    files.extend(hyk_files(&root.join("fmt")));
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let inserts = [" // c\n", "\n", "\n\n", " ", "// x\n", "\n// own\n"];
+    let mut checked = 0;
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("readable");
+        for _ in 0..100 {
+            let mut mangled = text.clone();
+            for _ in 0..(next() % 4 + 1) {
+                let mut at = (next() as usize) % mangled.len().max(1);
+                while !mangled.is_char_boundary(at) {
+                    at -= 1;
+                }
+                mangled.insert_str(at, inserts[(next() % inserts.len() as u64) as usize]);
+            }
+            if parse("mangled.hyk", &mangled).is_ok() {
+                check_formats(&format!("{} (mangled)", path.display()), &mangled);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} mangled files parsed");
+}

@@ -354,6 +354,7 @@ impl Data for CorpusData<'_> {
             F::ProjectReviews => {
                 self.list(List::ProjectReviews, obj.index, c.projects[i].reviews.len())
             }
+            F::ProjectCompletedIn => year(&c.projects[i].completed_in),
             F::ProjectIndicators => self.list(
                 List::ProjectIndicators,
                 obj.index,

@@ -136,6 +136,30 @@ impl Finding {
         )
     }
 
+    /// A stable identity of the finding: the first 16 hex digits of the
+    /// SHA-256 of the rule id and the ids of what it is about — the
+    /// entity's plan id and id, or for a group rule the group key and the
+    /// members' plan and entity ids (sorted). No line, column, message or
+    /// value goes in, so the fingerprint survives moved lines, reformatted
+    /// files and changed figures; it changes when the rule or the entity
+    /// (or the group's membership) does. Baselines and waivers match on it.
+    pub fn fingerprint(&self, corpus: &Corpus) -> String {
+        use sha2::{Digest, Sha256};
+        let id = |e: &EntityRef| format!("{}/{}", e.plan_id(corpus), e.id(corpus));
+        let mut parts: Vec<String> = vec!["hyoka-finding-v1".into(), self.rule.clone()];
+        match &self.key {
+            Some(key) => {
+                let mut members: Vec<String> = self.members.iter().map(id).collect();
+                members.sort();
+                parts.push(format!("key={key}"));
+                parts.extend(members);
+            }
+            None => parts.push(id(&self.entity)),
+        }
+        let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// A diagnostic pointing at every place the finding concerns (places in
     /// other files become related notes).
     pub fn to_diagnostic(&self, corpus: &Corpus) -> PlanDiagnostic {

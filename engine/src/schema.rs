@@ -48,6 +48,7 @@ pub enum F {
     ProjectCosts,
     ProjectReviews,
     ProjectIndicators,
+    ProjectCompletedIn,
     // indicator
     IndId,
     IndName,

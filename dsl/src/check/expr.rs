@@ -891,7 +891,7 @@ impl Checker<'_> {
                 };
                 let (x, t) = self.expr(b, &args[1], None);
                 if !is_num(t) {
-                    self.arg_type(b, name, 2, "number", t, args[1].span);
+                    self.arg_type(b, name, 2, "a `number`", t, args[1].span);
                     return self.missing(b, span);
                 }
                 (self.mk(b, N::Grade(s, x), span), Type::base(Base::Grade(s)))
@@ -924,11 +924,26 @@ impl Checker<'_> {
                     "latest_year" => (Builtin::LatestYear(sf), Type::YEAR),
                     _ => (Builtin::Actual(sf), value_ty),
                 };
+                if let Builtin::Latest(fields) | Builtin::LatestYear(fields) = f {
+                    let year = matches!(f, Builtin::LatestYear(_));
+                    return (
+                        self.mk(
+                            b,
+                            N::Latest {
+                                fields,
+                                obj: x,
+                                year,
+                            },
+                            span,
+                        ),
+                        ty,
+                    );
+                }
                 let mut nodes = vec![x];
                 if n == 2 {
                     let (y, yt) = self.expr(b, &args[1], None);
                     if !self.assignable(yt, Type::YEAR) {
-                        self.arg_type(b, name, 2, "year", yt, args[1].span);
+                        self.arg_type(b, name, 2, "a `year`", yt, args[1].span);
                     }
                     nodes.push(y);
                 }
@@ -974,7 +989,7 @@ impl Checker<'_> {
             Builtin::Abs | Builtin::Round => {
                 for (i, t) in types.iter().enumerate() {
                     if !is_num(*t) {
-                        self.arg_type(b, name, i + 1, "number", *t, args[i].span);
+                        self.arg_type(b, name, i + 1, "a `number`", *t, args[i].span);
                         return self.missing(b, span);
                     }
                 }
@@ -999,7 +1014,7 @@ impl Checker<'_> {
                         } else {
                             0
                         };
-                        self.arg_type(b, name, bad + 1, "number", types[bad], args[bad].span);
+                        self.arg_type(b, name, bad + 1, "a `number`", types[bad], args[bad].span);
                         return self.missing(b, span);
                     }
                 }
@@ -1007,7 +1022,7 @@ impl Checker<'_> {
             Builtin::Len => {
                 let t = types[0];
                 if !(text(t) || t.list) {
-                    self.arg_type(b, name, 1, "string or list", t, args[0].span);
+                    self.arg_type(b, name, 1, "a `string` or a list", t, args[0].span);
                     return self.missing(b, span);
                 }
                 Type::NUMBER
@@ -1015,7 +1030,7 @@ impl Checker<'_> {
             _ => {
                 for (i, t) in types.iter().enumerate() {
                     if !text(*t) {
-                        self.arg_type(b, name, i + 1, "string", *t, args[i].span);
+                        self.arg_type(b, name, i + 1, "a `string`", *t, args[i].span);
                         return self.missing(b, span);
                     }
                 }
@@ -1097,7 +1112,7 @@ impl Checker<'_> {
         for (i, (a, (_, pt))) in args.iter().zip(&params).enumerate() {
             let (n, t) = self.expr(b, a, Some(*pt));
             if !self.assignable(t, *pt) {
-                let expected = self.type_name(*pt);
+                let expected = format!("`{}`", self.type_name(*pt));
                 self.arg_type(b, name, i + 1, &expected, t, a.span);
             }
             bound.push(n);
@@ -1108,28 +1123,26 @@ impl Checker<'_> {
         }
         let decl = self.fns[fi].decl;
         let mut lets = Vec::new();
-        let locals = params
-            .iter()
-            .zip(&bound)
-            .enumerate()
-            .map(|(i, ((pn, pt), n))| {
-                // Cheap, pure nodes are used in place; others get a slot.
-                let r = match self.prog.node(*n) {
-                    N::Const(_)
-                    | N::This
-                    | N::Local(_)
-                    | N::Year
-                    | N::Key
-                    | N::KeyPart(_)
-                    | N::Members => LocalRef::Node(*n),
-                    _ => {
-                        lets.push((base + i as u16, *n));
-                        LocalRef::Slot(base + i as u16)
-                    }
-                };
-                (pn.clone(), r, *pt)
-            })
-            .collect();
+        let mut locals = Vec::with_capacity(params.len());
+        for (i, ((pn, pt), n)) in params.iter().zip(&bound).enumerate() {
+            // The language is pure, so an argument may be evaluated where
+            // the parameter is used instead of once up front: cheap leaves
+            // always, any argument used once outside an aggregate when it
+            // binds no slot of its own (a slot it bound could be one the
+            // body's own bindings use). Others are bound to their slot.
+            let cheap = matches!(
+                self.prog.node(*n),
+                N::Const(_) | N::This | N::Local(_) | N::Year | N::Key | N::KeyPart(_) | N::Members
+            );
+            let (uses, in_aggregate) = count_uses(&decl.node.body, pn);
+            let r = if cheap || (uses <= 1 && !in_aggregate && !self.binds_slots(*n)) {
+                LocalRef::Node(*n)
+            } else {
+                lets.push((base + i as u16, *n));
+                LocalRef::Slot(base + i as u16)
+            };
+            locals.push((pn.clone(), r, *pt));
+        }
         let inner = Frame {
             pack: decl.pack,
             file: decl.file,
@@ -1148,6 +1161,44 @@ impl Checker<'_> {
         }
         b.next_slot = base;
         (body, ret)
+    }
+
+    /// Whether the subtree at `n` writes a slot (`let`, aggregates).
+    fn binds_slots(&self, n: NodeId) -> bool {
+        let mut todo = vec![n];
+        while let Some(n) = todo.pop() {
+            match self.prog.node(n) {
+                N::Let(..) | N::Agg { .. } => return true,
+                N::Const(_)
+                | N::This
+                | N::Year
+                | N::Local(_)
+                | N::Key
+                | N::KeyPart(_)
+                | N::Members => {}
+                N::Field(a, _)
+                | N::Derived(a, _)
+                | N::Neg(a)
+                | N::Not(a)
+                | N::IsMissing(a)
+                | N::Reason(a)
+                | N::Grade(_, a) => todo.push(*a),
+                N::Arith(_, a, b)
+                | N::Cmp(_, a, b)
+                | N::And(a, b)
+                | N::Or(a, b)
+                | N::Coalesce(a, b)
+                | N::InCollection(a, b) => todo.extend([*a, *b]),
+                N::If(a, b, c) => todo.extend([*a, *b, *c]),
+                N::InList(a, items) => {
+                    todo.push(*a);
+                    todo.extend(items.iter().copied());
+                }
+                N::Call(_, args) => todo.extend(args.iter().copied()),
+                N::Latest { obj, .. } => todo.push(*obj),
+            }
+        }
+        false
     }
 
     // ---------------------------------------------------------------------
@@ -1250,4 +1301,55 @@ impl Checker<'_> {
         };
         (self.mk(b, node, span), ty)
     }
+}
+
+/// How often `name` is read in `e`, and whether any read is inside an
+/// aggregate (where it would be evaluated once per element).
+fn count_uses(e: &ast::Expr, name: &str) -> (usize, bool) {
+    fn walk(e: &ast::Expr, name: &str, in_agg: bool, out: &mut (usize, bool)) {
+        match &e.node {
+            E::Name(n) => {
+                if n == name {
+                    out.0 += 1;
+                    out.1 |= in_agg;
+                }
+            }
+            E::Number(_) | E::Bool(_) | E::Missing => {}
+            E::String(t) => t.interpolations().for_each(|i| walk(i, name, in_agg, out)),
+            E::Field { base, .. } => walk(base, name, in_agg, out),
+            E::Call { args, .. } => args.iter().for_each(|a| walk(a, name, in_agg, out)),
+            E::Aggregate(a) => {
+                walk(&a.collection, name, in_agg, out);
+                // The aggregate's variable shadows the name inside it.
+                if a.var.node != name {
+                    for x in a.filter.iter().chain(a.map.iter()) {
+                        walk(x, name, true, out);
+                    }
+                }
+            }
+            E::Unary { operand, .. } | E::IsMissing { operand, .. } => {
+                walk(operand, name, in_agg, out)
+            }
+            E::Binary { lhs, rhs, .. } => {
+                walk(lhs, name, in_agg, out);
+                walk(rhs, name, in_agg, out);
+            }
+            E::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                walk(cond, name, in_agg, out);
+                walk(then, name, in_agg, out);
+                walk(otherwise, name, in_agg, out);
+            }
+            E::List(items) | E::Tuple(items) => {
+                items.iter().for_each(|i| walk(i, name, in_agg, out))
+            }
+            E::Paren(inner) => walk(inner, name, in_agg, out),
+        }
+    }
+    let mut out = (0, false);
+    walk(e, name, false, &mut out);
+    out
 }

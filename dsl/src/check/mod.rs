@@ -1212,11 +1212,22 @@ impl<'a> Checker<'a> {
                 .collect();
             names.push(names[0].clone());
             let d = self.derives[cycle[0]].decl;
-            self.error(
-                d.file,
-                d.name.span,
-                CheckErrorKind::DeriveCycle { cycle: names },
+            let src = self.srcs.get(d.file as usize).cloned();
+            let mut err = CheckError::new(
+                CheckErrorKind::DeriveCycle {
+                    cycle: names.clone(),
+                },
+                src,
+                Some(d.name.span),
             );
+            // Point at every other member declared in the same file.
+            for (k, i) in cycle.iter().enumerate().skip(1) {
+                let o = self.derives[*i].decl;
+                if o.file == d.file {
+                    err = err.with_note(o.name.span, format!("reads `{}`", names[k + 1]));
+                }
+            }
+            self.errors.push(err);
         }
         let mut new_id = vec![u32::MAX; n];
         for (pos, &i) in order.iter().enumerate() {
@@ -1379,6 +1390,7 @@ impl<'a> Checker<'a> {
             ..Frame::default()
         };
         let mut b = Body::new(frame, d.name.node.clone());
+        self.bind_unknown_entity(&mut b, kind, entity);
         let filter = r
             .filter
             .as_ref()
@@ -1439,7 +1451,10 @@ impl<'a> Checker<'a> {
             .iter()
             .filter_map(|t| self.plain(file, t, "tags"))
             .collect();
-        let suggest = r.suggest().and_then(|e| self.outcome(file, e));
+        let (suggest, suggest_expr) = match r.suggest() {
+            Some(e) => self.outcome(&mut b, e),
+            None => (None, None),
+        };
         let severity = r.severity().map_or(Severity::Warning, |s| s.node);
         let kind = kind?;
         Some(ir::Rule {
@@ -1463,24 +1478,60 @@ impl<'a> Checker<'a> {
             group_key: key_nodes.into_boxed_slice(),
             when,
             message,
+            suggest_expr,
             slots: b.max_slot,
         })
     }
 
-    /// `suggest OUTCOME`: a value of the schema's `outcome` enumeration.
-    fn outcome(&mut self, file: u32, e: &ast::Expr) -> Option<String> {
-        let outcomes: Vec<String> = self
-            .schema
-            .enum_named("outcome")
+    /// After an unknown `for ENTITY` was reported, binds the name to a
+    /// `missing` of type `missing`, so that the body does not report every
+    /// use of it again.
+    fn bind_unknown_entity(&mut self, b: &mut Body, kind: Option<KindId>, entity: &ast::Ident) {
+        if kind.is_none() {
+            let n = self.prog.push(
+                N::Const(OwnedValue::Missing(None)),
+                loc(b.frame.file, entity.span),
+            );
+            b.frame
+                .locals
+                .push((entity.node.clone(), LocalRef::Node(n), Type::MISSING));
+        }
+    }
+
+    /// `suggest OUTCOME`: a value of the schema's `outcome` enumeration,
+    /// written as a name (static metadata) or computed by an expression of
+    /// that type (evaluated when the rule fires).
+    fn outcome(&mut self, b: &mut Body, e: &ast::Expr) -> (Option<String>, Option<NodeId>) {
+        let file = b.frame.file;
+        let outcome = self.schema.enum_named("outcome");
+        let outcomes: Vec<String> = outcome
             .map(|o| self.schema.enum_def(o).values.clone())
             .unwrap_or_default();
         let written = match &e.node {
             ast::ExprKind::Name(n) => n.clone(),
             ast::ExprKind::String(t) => t.as_plain().unwrap_or_default(),
-            other => other.to_string(),
+            _ => {
+                let hint = outcome.map(Type::enumeration);
+                let (n, t) = self.expr(b, e, hint);
+                if hint.is_some_and(|h| self.assignable(t, h)) {
+                    return (None, Some(n));
+                }
+                let found = self.type_name(t);
+                self.error(
+                    file,
+                    e.span,
+                    CheckErrorKind::DeclaredType {
+                        what: "suggest".into(),
+                        name: "outcome".into(),
+                        declared: "outcome".into(),
+                        found,
+                    },
+                );
+                return (None, None);
+            }
         };
         if outcomes.contains(&written) {
-            return Some(written);
+            return (Some(written), None);
         }
         let suggestion = suggest(&written, outcomes.iter().map(|s| s.as_str()));
         self.error(
@@ -1492,7 +1543,7 @@ impl<'a> Checker<'a> {
                 outcomes,
             },
         );
-        None
+        (None, None)
     }
 }
 

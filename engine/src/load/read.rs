@@ -172,8 +172,10 @@ fn syntax_error(source: &SourceFile, e: &toml::de::Error) -> PlanDiagnostic {
         Some((_, expected)) => format!("expected {expected} here"),
         None => "here".to_string(),
     };
-    let help = if message.contains("string") && message.contains("expected `\"`") {
-        "close the string with `\"` on the same line; text over several lines is written `\"\"\"…\"\"\"`"
+    let help = if message.contains("string")
+        && (message.contains("expected `\"`") || message.contains("expected `'`"))
+    {
+        "close the string on the same line, with the quote it opens with; text over several lines is written `\"\"\"…\"\"\"`"
     } else if message.starts_with("string values must be quoted") {
         "put text in double quotes: `name = \"…\"`"
     } else if message.starts_with("unclosed array table") {
@@ -969,14 +971,14 @@ impl<'a> Reader<'a> {
         for sv in self.array(&t, "sdgs") {
             match sv.get_ref() {
                 DeValue::Integer(i) => match i.as_str().parse::<i64>() {
-                    Ok(n) if (1..=17).contains(&n) => {
-                        sdgs.push(Located::new(n, self.span(sv.span())))
-                    }
-                    _ => self.error(
+                    // The range 1–17 is a rule (consistency.sdg_goal_out_of_range),
+                    // so a city can see it as a finding like any other.
+                    Ok(n) => sdgs.push(Located::new(n, self.span(sv.span()))),
+                    Err(_) => self.error(
                         "bad_value",
-                        format!("there is no SDG goal `{}`", i.as_str()),
+                        format!("`{}` is not an SDG goal number", i.as_str()),
                         sv.span(),
-                        "not an SDG goal",
+                        "not a goal number",
                         Some("SDG goals are numbered 1 to 17".into()),
                     ),
                 },
