@@ -676,15 +676,17 @@ fn check_exits_0_on_the_bundled_plans() {
     assert!(stderr.contains("0 errors, 0 warnings"), "{stderr}");
 }
 
+/// A plan file hyoka cannot load is an input error (2), not a finding (1):
+/// see docs/ci.md, "Exit codes".
 #[test]
-fn check_exits_1_on_a_bad_file() {
+fn check_exits_2_on_a_bad_file() {
     let out = check(&[
         "--color",
         "never",
         "tests/plans/bad/06-unknown-indicator-key.toml",
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("tests/plans/bad/06-unknown-indicator-key.toml:14:1"),
         "{stderr}"
@@ -693,9 +695,10 @@ fn check_exits_1_on_a_bad_file() {
 }
 
 #[test]
-fn check_exits_1_on_a_missing_path() {
+fn check_exits_2_on_a_missing_path() {
     let out = check(&["no/such/plans"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/plans"));
 }
 
 #[test]

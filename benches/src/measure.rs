@@ -53,8 +53,13 @@ pub struct ChildRun {
     pub exit_code: Option<i32>,
 }
 
+/// How much of a child's standard error [`run_child`] keeps: the tail,
+/// where the summary line is (a big corpus can print gigabytes).
+const STDERR_TAIL: usize = 64 * 1024;
+
 /// Runs `program args…` to completion with stdout discarded and stderr
-/// captured, and measures it. Returns the measurement and the stderr text.
+/// drained, and measures it. Returns the measurement and the last 64 KiB
+/// of stderr.
 pub fn run_child(program: &Path, args: &[&std::ffi::OsStr]) -> std::io::Result<(ChildRun, String)> {
     let start = Instant::now();
     let mut child = Command::new(program)
@@ -63,12 +68,24 @@ pub fn run_child(program: &Path, args: &[&std::ffi::OsStr]) -> std::io::Result<(
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
-    // Drain stderr on a thread so a chatty child cannot block on a full pipe.
+    // Drain stderr on a thread so a chatty child cannot block on a full
+    // pipe; keep only its tail.
     let mut err = child.stderr.take().expect("piped stderr");
     let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut err, &mut s);
-        s
+        let mut tail: Vec<u8> = Vec::with_capacity(2 * STDERR_TAIL);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match std::io::Read::read(&mut err, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    tail.extend_from_slice(&buf[..n]);
+                    if tail.len() > 2 * STDERR_TAIL {
+                        tail.drain(..tail.len() - STDERR_TAIL);
+                    }
+                }
+            }
+        }
+        String::from_utf8_lossy(&tail).into_owned()
     });
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;

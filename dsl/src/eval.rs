@@ -56,12 +56,19 @@ pub enum RuntimeErrorKind {
     Overflow,
 }
 
-/// A rule or derive that could not be evaluated on one entity.
+/// A rule or derive that could not be evaluated on one entity. Its details
+/// ([`RuntimeErrorInfo`]) are boxed so that the evaluation entry points
+/// return a `Result` no larger than a value; read them through `Deref`
+/// (`err.kind`, `err.entity`).
 #[derive(Clone, Debug)]
-pub struct RuntimeError {
+pub struct RuntimeError(Box<RuntimeErrorInfo>);
+
+/// The details of a [`RuntimeError`].
+#[derive(Clone, Debug)]
+pub struct RuntimeErrorInfo {
     /// What went wrong.
     pub kind: RuntimeErrorKind,
-    /// `rule `grades.target_met_early`` or `derive `rate``.
+    /// ``rule `grades.target_met_early` `` or ``derive `rates.rate` ``.
     pub subject: String,
     /// The entity (or group key) it ran on, as the data describes it.
     pub entity: String,
@@ -70,6 +77,14 @@ pub struct RuntimeError {
     /// Where in the rule source.
     pub loc: Loc,
     src: NamedSource<std::sync::Arc<str>>,
+}
+
+impl std::ops::Deref for RuntimeError {
+    type Target = RuntimeErrorInfo;
+
+    fn deref(&self) -> &RuntimeErrorInfo {
+        &self.0
+    }
 }
 
 impl fmt::Display for RuntimeError {
@@ -108,7 +123,7 @@ impl Diagnostic for RuntimeError {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.src)
+        Some(&self.0.src)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -125,7 +140,7 @@ impl Diagnostic for RuntimeError {
 
 /// A failure inside the walk, before it is attributed to a rule and entity.
 #[derive(Debug)]
-struct Fault {
+pub(crate) struct Fault {
     kind: RuntimeErrorKind,
     node: NodeId,
     detail: String,
@@ -217,7 +232,7 @@ impl<'a, D, T> Cx<'a, '_, D, T> {
     }
 }
 
-fn arith_fault(e: ArithError, node: NodeId, detail: String) -> Box<Fault> {
+pub(crate) fn arith_fault(e: ArithError, node: NodeId, detail: String) -> Box<Fault> {
     Box::new(Fault {
         kind: match e {
             ArithError::DivisionByZero => RuntimeErrorKind::DivisionByZero,
@@ -230,7 +245,7 @@ fn arith_fault(e: ArithError, node: NodeId, detail: String) -> Box<Fault> {
 
 /// The first missing of two operands, keeping its reason.
 #[inline]
-fn first_missing<'a>(a: Value<'a>, b: Value<'a>) -> Value<'a> {
+pub(crate) fn first_missing<'a>(a: Value<'a>, b: Value<'a>) -> Value<'a> {
     match a {
         Value::Missing(_) => a,
         _ => match b {
@@ -243,7 +258,7 @@ fn first_missing<'a>(a: Value<'a>, b: Value<'a>) -> Value<'a> {
 /// Equality of two non-missing values; `None` when they are not comparable
 /// (the checker rules that out; a data source of the wrong type may not).
 #[inline]
-fn values_eq(a: Value<'_>, b: Value<'_>) -> Option<bool> {
+pub(crate) fn values_eq(a: Value<'_>, b: Value<'_>) -> Option<bool> {
     Some(match (a, b) {
         (Value::Num(x), Value::Num(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
@@ -263,7 +278,7 @@ impl Program {
     /// Order of two non-missing values; `None` when unordered (states of a
     /// scale, values of different types).
     #[inline]
-    fn values_cmp(&self, a: Value<'_>, b: Value<'_>) -> Option<Ordering> {
+    pub(crate) fn values_cmp(&self, a: Value<'_>, b: Value<'_>) -> Option<Ordering> {
         match (a, b) {
             (Value::Num(x), Value::Num(y)) => Some(x.cmp(&y)),
             (Value::Year(x), Value::Year(y)) => Some(x.cmp(&y)),
@@ -359,7 +374,7 @@ impl Program {
                     _ => Value::Missing(None),
                 },
                 Node::Neg(a) => match self.arg(*a, cx) {
-                    Value::Num(x) => match x.neg() {
+                    Value::Num(x) => match x.checked_neg() {
                         Ok(v) => Value::Num(v),
                         Err(e) => cx.fail(arith_fault(e, n, format!("-{x}"))),
                     },
@@ -526,7 +541,7 @@ impl Program {
     }
 
     #[inline]
-    fn arith<'a>(
+    pub(crate) fn arith<'a>(
         &self,
         op: Arith,
         x: Value<'a>,
@@ -543,10 +558,10 @@ impl Program {
             _ => return Ok(first_missing(x, y)),
         };
         let r = match op {
-            Arith::Add => a.add(b),
-            Arith::Sub => a.sub(b),
-            Arith::Mul => a.mul(b),
-            Arith::Div => a.div(b),
+            Arith::Add => a.checked_add(b),
+            Arith::Sub => a.checked_sub(b),
+            Arith::Mul => a.checked_mul(b),
+            Arith::Div => a.checked_div(b),
         };
         let r = match r {
             Ok(r) => r,
@@ -577,7 +592,7 @@ impl Program {
     }
 
     #[inline(always)]
-    fn compare<'a>(&self, op: Cmp, x: Value<'a>, y: Value<'a>) -> Value<'a> {
+    pub(crate) fn compare<'a>(&self, op: Cmp, x: Value<'a>, y: Value<'a>) -> Value<'a> {
         // The common cases first: numbers (thresholds) and enum values
         // (`direction == increase`).
         match (x, y) {
@@ -617,7 +632,7 @@ impl Program {
     }
 
     #[inline]
-    fn grade<'a>(&self, s: ScaleId, x: Value<'a>) -> Value<'a> {
+    pub(crate) fn grade<'a>(&self, s: ScaleId, x: Value<'a>) -> Value<'a> {
         let Some(scale) = self.scales.get(s.0 as usize) else {
             return Value::Missing(None);
         };
@@ -647,75 +662,9 @@ impl Program {
             *slot = self.arg(*a, cx);
         }
         let [a, b, _] = vals;
-        match f {
-            Builtin::Latest(sf) | Builtin::LatestYear(sf) => {
-                let Value::Obj(o) = a else {
-                    return first_missing(a, Value::Missing(None));
-                };
-                match latest(cx.data, o, sf, cx.year) {
-                    Ok((year, value)) => {
-                        if matches!(f, Builtin::Latest(_)) {
-                            value
-                        } else {
-                            Value::Year(year)
-                        }
-                    }
-                    Err(reason) => Value::Missing(reason),
-                }
-            }
-            Builtin::Actual(sf) => {
-                let (Value::Obj(o), Some(y)) = (a, as_year(b)) else {
-                    return first_missing(a, b);
-                };
-                actual(cx.data, o, sf, y)
-            }
-            Builtin::Abs => match a {
-                Value::Num(x) => match x.abs() {
-                    Ok(v) => Value::Num(v),
-                    Err(e) => cx.fail(arith_fault(e, n, format!("|{x}|"))),
-                },
-                _ => first_missing(a, Value::Missing(None)),
-            },
-            Builtin::Min | Builtin::Max => match (a, b) {
-                (Value::Num(x), Value::Num(y)) => Value::Num(if f == Builtin::Min {
-                    x.min(y)
-                } else {
-                    x.max(y)
-                }),
-                (Value::Year(x), Value::Year(y)) => Value::Year(if f == Builtin::Min {
-                    x.min(y)
-                } else {
-                    x.max(y)
-                }),
-                _ => first_missing(a, b),
-            },
-            Builtin::Round => match (a, b) {
-                (Value::Num(x), Value::Num(d)) => {
-                    let digits = d
-                        .to_i64()
-                        .and_then(|d| i32::try_from(d).ok())
-                        .unwrap_or(i32::MAX);
-                    match x.round(digits) {
-                        Ok(v) => Value::Num(v),
-                        Err(e) => cx.fail(arith_fault(e, n, format!("round({x}, {d})"))),
-                    }
-                }
-                _ => first_missing(a, b),
-            },
-            Builtin::Len => match a {
-                Value::Str(s) => Value::Num(Number::from_i64(s.chars().count() as i64)),
-                Value::List(l) => Value::Num(Number::from_i64(l.len as i64)),
-                Value::Members(m) => Value::Num(Number::from_i64(m.len() as i64)),
-                _ => first_missing(a, Value::Missing(None)),
-            },
-            Builtin::Contains | Builtin::StartsWith | Builtin::EndsWith => match (a, b) {
-                (Value::Str(s), Value::Str(p)) => Value::Bool(match f {
-                    Builtin::Contains => s.contains(p),
-                    Builtin::StartsWith => s.starts_with(p),
-                    _ => s.ends_with(p),
-                }),
-                _ => first_missing(a, b),
-            },
+        match apply_builtin(f, a, b, n, cx.data, cx.year) {
+            Ok(v) => v,
+            Err(fault) => cx.fail(fault),
         }
     }
 
@@ -737,16 +686,7 @@ impl Program {
             Value::Members(m) => m.len(),
             other => return first_missing(other, Value::Missing(None)),
         };
-        let mut count: i64 = 0;
-        let mut sum = Number::ZERO;
-        let mut best: Option<Value<'a>> = None;
-        // any/all: whether a true (any) or false (all) was seen, and whether
-        // a missing one was.
-        let mut decided = false;
-        let mut unknown = false;
-        let mut seen = Distinct::default();
-        // any / all without `=>` use the `where` condition as predicate.
-        let predicate_only = map.is_none() && matches!(kind, AggKind::Any | AggKind::All);
+        let mut acc = Acc::new(kind, map.is_some(), n);
         for i in 0..len {
             let item = element(cx.data, coll, i);
             cx.locals[var as usize] = item;
@@ -754,83 +694,25 @@ impl Program {
                 Some(f) => self.arg(f, cx),
                 None => Value::Bool(true),
             };
-            if !predicate_only && !matches!(selected, Value::Bool(true)) {
-                continue;
-            }
-            let v = if predicate_only {
+            let v = if acc.predicate_only {
                 selected
+            } else if !matches!(selected, Value::Bool(true)) {
+                continue;
             } else {
                 match map {
                     Some(m) => self.arg(m, cx),
                     None => item,
                 }
             };
-            match kind {
-                AggKind::Count => {
-                    if !v.is_missing() {
-                        count += 1;
-                    }
-                }
-                AggKind::Sum | AggKind::Avg => {
-                    if let Value::Num(x) = v {
-                        match sum.add(x) {
-                            Ok(s) => sum = s,
-                            Err(e) => return cx.fail(arith_fault(e, n, format!("{sum} + {x}"))),
-                        }
-                        count += 1;
-                    }
-                }
-                AggKind::Min | AggKind::Max => {
-                    if v.is_missing() {
-                        continue;
-                    }
-                    best = Some(match best {
-                        None => v,
-                        Some(b) => match self.values_cmp(v, b) {
-                            Some(Ordering::Less) if kind == AggKind::Min => v,
-                            Some(Ordering::Greater) if kind == AggKind::Max => v,
-                            _ => b,
-                        },
-                    });
-                }
-                AggKind::Any | AggKind::All => match v {
-                    Value::Bool(b) if b == (kind == AggKind::Any) => {
-                        decided = true;
-                        break;
-                    }
-                    Value::Bool(_) => {}
-                    _ => unknown = true,
-                },
-                AggKind::Distinct => {
-                    if !v.is_missing() {
-                        seen.insert(v);
-                    }
-                }
+            match acc.add(self, v) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(f) => return cx.fail(f),
             }
         }
-        match kind {
-            AggKind::Count => Value::Num(Number::from_i64(count)),
-            AggKind::Sum => Value::Num(sum),
-            AggKind::Avg => {
-                if count == 0 {
-                    return Value::Missing(None);
-                }
-                match sum.div(Number::from_i64(count)) {
-                    Ok(v) => Value::Num(v),
-                    Err(e) => cx.fail(arith_fault(e, n, format!("{sum} ÷ {count}"))),
-                }
-            }
-            AggKind::Min | AggKind::Max => best.unwrap_or(Value::Missing(None)),
-            AggKind::Any | AggKind::All => {
-                if decided {
-                    Value::Bool(kind == AggKind::Any)
-                } else if unknown {
-                    Value::Missing(None)
-                } else {
-                    Value::Bool(kind == AggKind::All)
-                }
-            }
-            AggKind::Distinct => Value::Num(Number::from_i64(seen.len() as i64)),
+        match acc.finish() {
+            Ok(v) => v,
+            Err(f) => cx.fail(f),
         }
     }
 
@@ -955,30 +837,30 @@ impl Program {
         }
     }
 
-    fn fault_to_error(&self, fault: Box<Fault>, subject: String, entity: String) -> RuntimeError {
+    pub(crate) fn fault_to_error(&self, fault: Fault, subject: String, entity: String) -> RuntimeError {
         let loc = self.loc(fault.node);
         let src = match self.sources.get(loc.file as usize) {
             Some(s) => NamedSource::new(&s.name, s.text.clone()),
             None => NamedSource::new("", std::sync::Arc::from("")),
         };
-        RuntimeError {
+        RuntimeError(Box::new(RuntimeErrorInfo {
             kind: fault.kind,
             subject,
             entity,
             detail: fault.detail,
             loc,
             src,
-        }
+        }))
     }
 
-    fn derive_subject(&self, d: DeriveId) -> String {
+    pub(crate) fn derive_subject(&self, d: DeriveId) -> String {
         match self.derives.get(d.0 as usize) {
             Some(d) => format!("derive `{}.{}`", d.pack, d.name),
             None => "derive".to_string(),
         }
     }
 
-    fn rule_subject(rule: &Rule) -> String {
+    pub(crate) fn rule_subject(rule: &Rule) -> String {
         format!("rule `{}`", rule.qualified_id())
     }
 
@@ -1007,7 +889,7 @@ impl Program {
                 cx.done(v)
             },
         )
-        .map_err(|f| self.fault_to_error(f, self.derive_subject(d), data.describe(obj)))
+        .map_err(|f| self.fault_to_error(*f, self.derive_subject(d), data.describe(obj)))
     }
 
     /// Evaluates rule `r` (of scope [`crate::Scope::Each`]) on `obj`:
@@ -1060,7 +942,9 @@ impl Program {
                 Ok(Some(Key(parts.into_boxed_slice())))
             },
         )
-        .map_err(|f| self.fault_to_error(f, Self::rule_subject(rule), data.describe(obj)))
+        .map_err(|f: Box<Fault>| {
+            self.fault_to_error(*f, Self::rule_subject(rule), data.describe(obj))
+        })
     }
 
     /// Evaluates group rule `r` once for `key` and the entities that share
@@ -1126,12 +1010,12 @@ impl Program {
             };
             Ok(Some(Firing { message, suggest }))
         })
-        .map_err(|f| {
+        .map_err(|f: Box<Fault>| {
             let entity = match key {
                 Some(k) => self.show(Value::Key(k), data),
                 None => data.describe(this),
             };
-            self.fault_to_error(f, Self::rule_subject(rule), entity)
+            self.fault_to_error(*f, Self::rule_subject(rule), entity)
         })
     }
 
@@ -1178,7 +1062,7 @@ impl Program {
                 let v = p.ev(def.body, cx).to_owned_value();
                 cx.done(v)
             })
-            .map_err(|f| self.fault_to_error(f, self.derive_subject(d), data.describe(obj)));
+            .map_err(|f| self.fault_to_error(*f, self.derive_subject(d), data.describe(obj)));
         (result, rec.steps)
     }
 
@@ -1208,9 +1092,199 @@ impl Program {
     }
 }
 
+/// A built-in function applied to its evaluated arguments (`b` is missing
+/// for one-argument functions).
+#[inline]
+pub(crate) fn apply_builtin<'a, D: Data>(
+    f: Builtin,
+    a: Value<'a>,
+    b: Value<'a>,
+    n: NodeId,
+    data: &'a D,
+    year: i32,
+) -> Result<Value<'a>, Box<Fault>> {
+    Ok(match f {
+            Builtin::Latest(sf) | Builtin::LatestYear(sf) => {
+                let Value::Obj(o) = a else {
+                    return Ok(first_missing(a, Value::Missing(None)));
+                };
+                match latest(data, o, sf, year) {
+                    Ok((year, value)) => {
+                        if matches!(f, Builtin::Latest(_)) {
+                            value
+                        } else {
+                            Value::Year(year)
+                        }
+                    }
+                    Err(reason) => Value::Missing(reason),
+                }
+            }
+            Builtin::Actual(sf) => {
+                let (Value::Obj(o), Some(y)) = (a, as_year(b)) else {
+                    return Ok(first_missing(a, b));
+                };
+                actual(data, o, sf, y)
+            }
+            Builtin::Abs => match a {
+                Value::Num(x) => match x.abs() {
+                    Ok(v) => Value::Num(v),
+                    Err(e) => return Err(arith_fault(e, n, format!("|{x}|"))),
+                },
+                _ => first_missing(a, Value::Missing(None)),
+            },
+            Builtin::Min | Builtin::Max => match (a, b) {
+                (Value::Num(x), Value::Num(y)) => Value::Num(if f == Builtin::Min {
+                    x.min(y)
+                } else {
+                    x.max(y)
+                }),
+                (Value::Year(x), Value::Year(y)) => Value::Year(if f == Builtin::Min {
+                    x.min(y)
+                } else {
+                    x.max(y)
+                }),
+                _ => first_missing(a, b),
+            },
+            Builtin::Round => match (a, b) {
+                (Value::Num(x), Value::Num(d)) => {
+                    let digits = d
+                        .to_i64()
+                        .and_then(|d| i32::try_from(d).ok())
+                        .unwrap_or(i32::MAX);
+                    match x.round(digits) {
+                        Ok(v) => Value::Num(v),
+                        Err(e) => return Err(arith_fault(e, n, format!("round({x}, {d})"))),
+                    }
+                }
+                _ => first_missing(a, b),
+            },
+            Builtin::Len => match a {
+                Value::Str(s) => Value::Num(Number::from_i64(s.chars().count() as i64)),
+                Value::List(l) => Value::Num(Number::from_i64(l.len as i64)),
+                Value::Members(m) => Value::Num(Number::from_i64(m.len() as i64)),
+                _ => first_missing(a, Value::Missing(None)),
+            },
+            Builtin::Contains | Builtin::StartsWith | Builtin::EndsWith => match (a, b) {
+                (Value::Str(s), Value::Str(p)) => Value::Bool(match f {
+                    Builtin::Contains => s.contains(p),
+                    Builtin::StartsWith => s.starts_with(p),
+                    _ => s.ends_with(p),
+                }),
+                _ => first_missing(a, b),
+            },
+        })
+}
+
+/// The running state of an aggregate, shared by both evaluators.
+pub(crate) struct Acc<'a> {
+    kind: AggKind,
+    node: NodeId,
+    /// `any` / `all` without `=>` test the `where` condition itself.
+    pub(crate) predicate_only: bool,
+    count: i64,
+    sum: Number,
+    best: Option<Value<'a>>,
+    /// any / all: a true (any) or false (all) was seen.
+    decided: bool,
+    /// any / all: a missing condition was seen.
+    unknown: bool,
+    seen: Distinct<'a>,
+}
+
+impl<'a> Acc<'a> {
+    pub(crate) fn new(kind: AggKind, has_map: bool, node: NodeId) -> Acc<'a> {
+        Acc {
+            kind,
+            node,
+            predicate_only: !has_map && matches!(kind, AggKind::Any | AggKind::All),
+            count: 0,
+            sum: Number::ZERO,
+            best: None,
+            decided: false,
+            unknown: false,
+            seen: Distinct::default(),
+        }
+    }
+
+    /// Adds one element's value; `false` when the result is decided.
+    #[inline]
+    pub(crate) fn add(&mut self, prog: &Program, v: Value<'a>) -> Result<bool, Box<Fault>> {
+        match self.kind {
+            AggKind::Count => {
+                if !v.is_missing() {
+                    self.count += 1;
+                }
+            }
+            AggKind::Sum | AggKind::Avg => {
+                if let Value::Num(x) = v {
+                    let sum = self.sum;
+                    self.sum = sum
+                        .checked_add(x)
+                        .map_err(|e| arith_fault(e, self.node, format!("{sum} + {x}")))?;
+                    self.count += 1;
+                }
+            }
+            AggKind::Min | AggKind::Max => {
+                if !v.is_missing() {
+                    self.best = Some(match self.best {
+                        None => v,
+                        Some(b) => match prog.values_cmp(v, b) {
+                            Some(Ordering::Less) if self.kind == AggKind::Min => v,
+                            Some(Ordering::Greater) if self.kind == AggKind::Max => v,
+                            _ => b,
+                        },
+                    });
+                }
+            }
+            AggKind::Any | AggKind::All => match v {
+                Value::Bool(b) if b == (self.kind == AggKind::Any) => {
+                    self.decided = true;
+                    return Ok(false);
+                }
+                Value::Bool(_) => {}
+                _ => self.unknown = true,
+            },
+            AggKind::Distinct => {
+                if !v.is_missing() {
+                    self.seen.insert(v);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    pub(crate) fn finish(self) -> Result<Value<'a>, Box<Fault>> {
+        Ok(match self.kind {
+            AggKind::Count => Value::Num(Number::from_i64(self.count)),
+            AggKind::Sum => Value::Num(self.sum),
+            AggKind::Avg => {
+                if self.count == 0 {
+                    return Ok(Value::Missing(None));
+                }
+                let (sum, count) = (self.sum, self.count);
+                Value::Num(
+                    sum.checked_div(Number::from_i64(count))
+                        .map_err(|e| arith_fault(e, self.node, format!("{sum} ÷ {count}")))?,
+                )
+            }
+            AggKind::Min | AggKind::Max => self.best.unwrap_or(Value::Missing(None)),
+            AggKind::Any | AggKind::All => {
+                if self.decided {
+                    Value::Bool(self.kind == AggKind::Any)
+                } else if self.unknown {
+                    Value::Missing(None)
+                } else {
+                    Value::Bool(self.kind == AggKind::All)
+                }
+            }
+            AggKind::Distinct => Value::Num(Number::from_i64(self.seen.len() as i64)),
+        })
+    }
+}
+
 /// Element `i` of a list or of the members.
 #[inline]
-fn element<'a, D: Data>(data: &'a D, coll: Value<'a>, i: usize) -> Value<'a> {
+pub(crate) fn element<'a, D: Data>(data: &'a D, coll: Value<'a>, i: usize) -> Value<'a> {
     match coll {
         Value::List(l) => data.list_get(l, i as u32),
         Value::Members(m) => Value::Obj(m[i]),
@@ -1218,7 +1292,7 @@ fn element<'a, D: Data>(data: &'a D, coll: Value<'a>, i: usize) -> Value<'a> {
     }
 }
 
-fn as_year(v: Value<'_>) -> Option<i32> {
+pub(crate) fn as_year(v: Value<'_>) -> Option<i32> {
     match v {
         Value::Year(y) => Some(y),
         Value::Num(n) => n.to_i64().and_then(|y| i32::try_from(y).ok()),
@@ -1230,7 +1304,7 @@ fn as_year(v: Value<'_>) -> Option<i32> {
 /// value: `(year, value)`; otherwise the reason of the latest observation
 /// without one (`集計中`), if any.
 #[inline]
-fn latest<'a, D: Data>(
+pub(crate) fn latest<'a, D: Data>(
     data: &'a D,
     obj: Obj,
     sf: SeriesFields,
@@ -1270,7 +1344,7 @@ fn latest<'a, D: Data>(
 }
 
 /// The value observed for `year` exactly (the last one listed), or missing.
-fn actual<'a, D: Data>(data: &'a D, obj: Obj, sf: SeriesFields, year: i32) -> Value<'a> {
+pub(crate) fn actual<'a, D: Data>(data: &'a D, obj: Obj, sf: SeriesFields, year: i32) -> Value<'a> {
     let Value::List(list) = data.field(obj, sf.list) else {
         return Value::Missing(None);
     };

@@ -2,16 +2,47 @@
 //!
 //! It prints the syntax tree ([`crate::ast`]) back as text and puts the
 //! comments (which the tree does not hold; [`crate::syntax::comments`] finds
-//! them) back by position: a comment that followed code on its line stays at
-//! the end of the line that now holds that code, a comment on its own line
-//! stays on its own line before the code that followed it.
+//! them) back by position.
 //!
-//! The layout: 4-space indentation; one declaration after another, with a
-//! blank line around scales and rules and wherever the source had one (at
-//! most one); one clause per line in rules and one band per line in scales;
-//! spaces around binary operators; a `when` condition, or a declaration's
-//! body, longer than [`WIDTH`] columns (or with comments between its parts)
-//! is broken before each `or`/`and`, an `if` chain before each `else`.
+//! **How.** Each declaration, rule header and clause is turned into a
+//! [`Doc`]: text, the places where a line may break, and groups of such
+//! places that break together (after Wadler's "prettier printer"). A group
+//! is printed on one line when it fits in [`WIDTH`] columns (up to the next
+//! place where the line breaks anyway), else its breaks become new lines and
+//! the groups inside it get the same choice. Outer groups break first, so a
+//! long expression breaks at its weakest operator before anything inside
+//! breaks.
+//!
+//! **The layout** (docs/rule-language.md, "Formatting", has examples):
+//! 4-space indentation; one declaration after another, with a blank line
+//! around scales and rules, around declarations that take several lines and
+//! wherever the source had one (at most one); one clause per line in rules
+//! and one band per line in scales; spaces around binary operators. What
+//! does not fit breaks:
+//! - a `param`, `fn` or `derive` body moves to its own lines, indented; an
+//!   `if` chain there is one `if … then …` per line, an `or`/`and` chain
+//!   one operand per line;
+//! - a chain of operators of equal precedence breaks before each operator.
+//!   A chain that has its lines to itself (a body, a `when` condition, a
+//!   branch of an `if`) lines its operators up under its first operand;
+//!   elsewhere continuation lines are indented one level. Parentheses stay
+//!   as written and do not break;
+//! - an `if` branch that does not fit after `then` (or `else`) moves to its
+//!   own line, one level in; a long condition puts `then` on its own line;
+//!   an `if` inside an expression lines its `else`s up under its `if`;
+//! - a call, list or tuple breaks after the opening bracket, one element per
+//!   line, the closing bracket on a line of its own; an aggregate breaks
+//!   before `where` and `=>`;
+//! - a rule header breaks before `where` (indented) and then puts `{` on a
+//!   line of its own; a long group key breaks like a tuple.
+//!
+//! **Comments.** A comment that followed code on its line stays at the end
+//! of a line; a comment on its own line stays on its own line. A comment
+//! inside a construct goes to the first place after it where the line may
+//! break, and that place then breaks (so do the groups around it); a comment
+//! with no such place after it goes to the end of the construct's last line
+//! (or, if that line has one already, on its own line after it). Comments
+//! never count towards the width.
 //!
 //! **Invariants**: `format(format(x)) == format(x)`, and `format(x)` parses to
 //! the same tree as `x` with the same comments in the same order. The
@@ -19,8 +50,8 @@
 //! errors rather than guessing.
 
 use crate::ast::{
-    escape_text, BinaryOp, Clause, Expr, ExprKind, File, Item, ItemKind, ScaleEntryKind, Scope,
-    Template, TemplatePart, TypeExpr,
+    escape_text, BinaryOp, Clause, Expr, ExprKind, File, Item, ItemKind, Precedence,
+    ScaleEntryKind, Scope, Template, TemplatePart, TypeExpr, UnaryOp,
 };
 use crate::span::{Node, Span};
 use crate::syntax::{self, Comment};
@@ -94,7 +125,7 @@ fn write_expr(out: &mut String, expr: &Expr) {
         }
         ExprKind::Unary { op, operand } => {
             out.push_str(op.symbol());
-            if op.node == crate::ast::UnaryOp::Not {
+            if op.node == UnaryOp::Not {
                 out.push(' ');
             }
             write_expr(out, operand);
@@ -218,6 +249,455 @@ fn width(s: &str) -> usize {
 }
 
 // ===========================================================================
+// Documents: text, places to break, groups
+// ===========================================================================
+
+/// Whether a group is printed on one line or broken at each of its places.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    Flat,
+    Break,
+}
+
+/// What the layout is computed on.
+#[derive(Debug)]
+enum Doc {
+    /// Text that never breaks.
+    Text(String),
+    /// A place to break: `flat` when its group is on one line, else a new
+    /// line at the current indentation. `at` is the source offset of what
+    /// follows it (comments before `at` come here); `id` numbers the places
+    /// of one document in order.
+    Line {
+        flat: &'static str,
+        at: usize,
+        id: usize,
+    },
+    /// Printed flat if it fits, else broken; `forced` when a comment must
+    /// end a line inside it.
+    Group { docs: Vec<Doc>, forced: bool },
+    /// Lines broken inside are indented this much more.
+    Nest(usize, Vec<Doc>),
+    /// Lines broken inside are indented to the column where this starts.
+    Align(Vec<Doc>),
+    /// One document after another.
+    Seq(Vec<Doc>),
+    /// One of two documents, after the mode of the enclosing group.
+    IfBreak { broken: Vec<Doc>, flat: Vec<Doc> },
+    /// A new line that is no place to break (only in [`Doc::IfBreak`]).
+    Newline,
+}
+
+fn text(s: impl Into<String>) -> Doc {
+    Doc::Text(s.into())
+}
+
+/// A break that is a space when flat.
+fn line(at: usize) -> Doc {
+    Doc::Line {
+        flat: " ",
+        at,
+        id: 0,
+    }
+}
+
+/// A break that is nothing when flat.
+fn softline(at: usize) -> Doc {
+    Doc::Line {
+        flat: "",
+        at,
+        id: 0,
+    }
+}
+
+fn group(docs: Vec<Doc>) -> Doc {
+    Doc::Group {
+        docs,
+        forced: false,
+    }
+}
+
+fn nest(docs: Vec<Doc>) -> Doc {
+    Doc::Nest(INDENT, docs)
+}
+
+impl Doc {
+    fn children_mut(&mut self) -> &mut [Doc] {
+        match self {
+            Doc::Group { docs, .. } | Doc::Nest(_, docs) | Doc::Align(docs) | Doc::Seq(docs) => {
+                docs
+            }
+            Doc::Text(_) | Doc::Line { .. } | Doc::IfBreak { .. } | Doc::Newline => &mut [],
+        }
+    }
+}
+
+/// Numbers the places to break in order; returns the `at` of each.
+fn number_lines(doc: &mut Doc, ats: &mut Vec<usize>) {
+    if let Doc::Line { at, id, .. } = doc {
+        *id = ats.len();
+        debug_assert!(
+            ats.last().is_none_or(|last| *last <= *at),
+            "break places out of order"
+        );
+        ats.push(*at);
+    }
+    for child in doc.children_mut() {
+        number_lines(child, ats);
+    }
+}
+
+/// Marks every group that holds a break that must be taken; returns whether
+/// `doc` holds one.
+fn force_groups(doc: &mut Doc, hard: &[bool]) -> bool {
+    let mut any = matches!(doc, Doc::Line { id, .. } if hard[*id]);
+    for child in doc.children_mut() {
+        any |= force_groups(child, hard);
+    }
+    if let Doc::Group { forced, .. } = doc {
+        *forced = any;
+    }
+    any
+}
+
+/// One printed line of a document, with the comments that come after it.
+struct OutLine {
+    indent: usize,
+    text: String,
+    comments: Vec<Comment>,
+}
+
+/// Lays `doc` out from column `indent`.
+fn render(
+    doc: &Doc,
+    indent: usize,
+    hard: &[bool],
+    mut attached: Vec<Vec<Comment>>,
+) -> Vec<OutLine> {
+    let mut lines = Vec::new();
+    let mut current = OutLine {
+        indent,
+        text: String::new(),
+        comments: Vec::new(),
+    };
+    let mut col = indent;
+    let mut stack: Vec<(usize, Mode, &Doc)> = vec![(indent, Mode::Break, doc)];
+    while let Some((ind, mode, d)) = stack.pop() {
+        match d {
+            Doc::Text(s) => {
+                current.text.push_str(s);
+                col += width(s);
+            }
+            Doc::Line { flat, id, .. } => {
+                if mode == Mode::Flat && !hard[*id] {
+                    current.text.push_str(flat);
+                    col += flat.len();
+                } else {
+                    current.comments = std::mem::take(&mut attached[*id]);
+                    lines.push(std::mem::replace(
+                        &mut current,
+                        OutLine {
+                            indent: ind,
+                            text: String::new(),
+                            comments: Vec::new(),
+                        },
+                    ));
+                    col = ind;
+                }
+            }
+            Doc::Newline => {
+                lines.push(std::mem::replace(
+                    &mut current,
+                    OutLine {
+                        indent: ind,
+                        text: String::new(),
+                        comments: Vec::new(),
+                    },
+                ));
+                col = ind;
+            }
+            Doc::Group { docs, forced } => {
+                let m = if mode == Mode::Flat {
+                    Mode::Flat
+                } else if *forced || !fits(docs, &stack, WIDTH.saturating_sub(col), hard) {
+                    Mode::Break
+                } else {
+                    Mode::Flat
+                };
+                stack.extend(docs.iter().rev().map(|c| (ind, m, c)));
+            }
+            Doc::Nest(n, docs) => stack.extend(docs.iter().rev().map(|c| (ind + n, mode, c))),
+            Doc::Align(docs) => stack.extend(docs.iter().rev().map(|c| (col, mode, c))),
+            Doc::Seq(docs) => stack.extend(docs.iter().rev().map(|c| (ind, mode, c))),
+            Doc::IfBreak { broken, flat } => {
+                let docs = if mode == Mode::Flat { flat } else { broken };
+                stack.extend(docs.iter().rev().map(|c| (ind, mode, c)));
+            }
+        }
+    }
+    lines.push(current);
+    lines
+}
+
+/// Whether `docs` fit flat in `room` columns, together with what follows
+/// them (`rest`, a render stack) up to its next line break.
+fn fits(docs: &[Doc], rest: &[(usize, Mode, &Doc)], mut room: usize, hard: &[bool]) -> bool {
+    let mut stack: Vec<(Mode, &Doc)> = docs.iter().rev().map(|d| (Mode::Flat, d)).collect();
+    let mut rest_at = rest.len();
+    loop {
+        let Some((mode, d)) = stack.pop() else {
+            if rest_at == 0 {
+                return true;
+            }
+            rest_at -= 1;
+            let (_, m, d) = rest[rest_at];
+            stack.push((m, d));
+            continue;
+        };
+        let used = match d {
+            Doc::Text(s) => width(s),
+            Doc::Line { flat, id, .. } => {
+                if mode == Mode::Break || hard[*id] {
+                    return true;
+                }
+                flat.len()
+            }
+            Doc::Newline => return true,
+            Doc::Group { docs, forced } => {
+                let m = if *forced { Mode::Break } else { mode };
+                stack.extend(docs.iter().rev().map(|c| (m, c)));
+                0
+            }
+            Doc::Nest(_, docs) | Doc::Align(docs) | Doc::Seq(docs) => {
+                stack.extend(docs.iter().rev().map(|c| (mode, c)));
+                0
+            }
+            Doc::IfBreak { broken, flat } => {
+                let docs = if mode == Mode::Flat { flat } else { broken };
+                stack.extend(docs.iter().rev().map(|c| (mode, c)));
+                0
+            }
+        };
+        let Some(left) = room.checked_sub(used) else {
+            return false;
+        };
+        room = left;
+    }
+}
+
+// ===========================================================================
+// Expressions as documents
+// ===========================================================================
+
+/// An expression inside another one.
+fn expr_doc(e: &Expr) -> Doc {
+    match &e.node {
+        ExprKind::Number(_)
+        | ExprKind::String(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Missing
+        | ExprKind::Name(_) => text(expr_to_string(e)),
+        ExprKind::Field { base, field } => {
+            Doc::Seq(vec![expr_doc(base), text(format!(".{field}"))])
+        }
+        ExprKind::Call { func, args } => bracketed(format!("{func}("), args, ")", e.span, false),
+        ExprKind::Aggregate(a) => {
+            let mut tail = Vec::new();
+            if let Some(filter) = &a.filter {
+                tail.push(line(filter.span.start));
+                tail.push(text("where "));
+                tail.push(expr_doc(filter));
+            }
+            if let Some(map) = &a.map {
+                tail.push(line(map.span.start));
+                tail.push(text("=> "));
+                tail.push(expr_doc(map));
+            }
+            group(vec![
+                text(format!("{}({} in ", a.func.name(), a.var)),
+                expr_doc(&a.collection),
+                nest(tail),
+                text(")"),
+            ])
+        }
+        ExprKind::Unary { op, operand } => {
+            let symbol = match op.node {
+                UnaryOp::Not => "not ",
+                UnaryOp::Neg => "-",
+            };
+            Doc::Seq(vec![text(symbol), expr_doc(operand)])
+        }
+        ExprKind::Binary { .. } => group(chain(e, false)),
+        ExprKind::IsMissing { operand, negated } => Doc::Seq(vec![
+            expr_doc(operand),
+            text(if *negated {
+                " is not missing"
+            } else {
+                " is missing"
+            }),
+        ]),
+        ExprKind::If { .. } => group(vec![Doc::Align(if_chain(e))]),
+        ExprKind::List(items) => bracketed("[".to_string(), items, "]", e.span, false),
+        ExprKind::Tuple(items) => bracketed("(".to_string(), items, ")", e.span, items.len() == 1),
+        ExprKind::Paren(inner) => Doc::Seq(vec![text("("), expr_doc(inner), text(")")]),
+    }
+}
+
+/// `open` items `close`: on one line, or one item per line, indented, with
+/// `close` on a line of its own. `span` is the whole construct's, ending
+/// with `close`.
+fn bracketed(open: String, items: &[Expr], close: &str, span: Span, trailing_comma: bool) -> Doc {
+    if items.is_empty() {
+        return text(format!("{open}{close}"));
+    }
+    let mut inner = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if i == 0 {
+            inner.push(softline(item.span.start));
+        } else {
+            inner.push(text(","));
+            inner.push(line(item.span.start));
+        }
+        inner.push(expr_doc(item));
+    }
+    if trailing_comma {
+        inner.push(text(","));
+    }
+    group(vec![
+        text(open),
+        nest(inner),
+        softline(span.end.saturating_sub(1)),
+        text(close),
+    ])
+}
+
+/// The operands of `e`'s top-level chain of operators of equal precedence
+/// (`a + b - c`: `a`, `b`, `c`), each but the first with the operator
+/// before it.
+fn chain_operands(e: &Expr) -> (&Expr, Vec<(&Node<BinaryOp>, &Expr)>) {
+    let ExprKind::Binary { op, .. } = &e.node else {
+        return (e, Vec::new());
+    };
+    let precedence = op.node.precedence();
+    let mut rights = Vec::new();
+    let mut current = e;
+    // Left-associative: walk down the left spine without recursion.
+    while let ExprKind::Binary { op, lhs, rhs } = &current.node {
+        if op.node.precedence() != precedence {
+            break;
+        }
+        rights.push((op, &**rhs));
+        current = lhs;
+    }
+    rights.reverse();
+    (current, rights)
+}
+
+/// Whether `e` breaks, if it breaks, before an operator of its own (not
+/// inside brackets).
+fn starts_chain(e: &Expr) -> bool {
+    match &e.node {
+        ExprKind::Binary { .. } => true,
+        ExprKind::Unary { operand, .. } | ExprKind::IsMissing { operand, .. } => {
+            starts_chain(operand)
+        }
+        _ => false,
+    }
+}
+
+/// The parts of `e`'s top-level operator chain, to go into a group: broken,
+/// each operator starts a line. A chain that has its lines to itself
+/// (`own_lines`) puts its operators under its first operand; elsewhere they
+/// are indented one level. An operand that is a chain itself is indented
+/// one level more than its chain's operators.
+fn chain(e: &Expr, own_lines: bool) -> Vec<Doc> {
+    let (first, rest) = chain_operands(e);
+    let first_doc = expr_doc(first);
+    let mut docs = vec![if !own_lines && starts_chain(first) {
+        nest(vec![first_doc])
+    } else {
+        first_doc
+    }];
+    let indent = if own_lines { 0 } else { INDENT };
+    for (op, operand) in rest {
+        docs.push(Doc::Nest(
+            indent,
+            vec![
+                line(op.span.start),
+                text(format!("{} ", op.node.symbol())),
+                expr_doc(operand),
+            ],
+        ));
+    }
+    docs
+}
+
+/// The parts of an `if` chain, to go into a group: broken, each `else`
+/// starts a line.
+fn if_chain(e: &Expr) -> Vec<Doc> {
+    let mut docs = Vec::new();
+    let mut current = e;
+    while let ExprKind::If {
+        cond,
+        then,
+        otherwise,
+    } = &current.node
+    {
+        let keyword = if docs.is_empty() {
+            "if "
+        } else {
+            docs.push(line(current.span.start));
+            "else if "
+        };
+        // A condition that does not fit puts `then` on a line of its own.
+        let cond_doc = if matches!(cond.node, ExprKind::Binary { .. }) {
+            Doc::Seq(chain(cond, false))
+        } else {
+            expr_doc(cond)
+        };
+        docs.push(group(vec![
+            text(keyword),
+            cond_doc,
+            Doc::IfBreak {
+                broken: vec![Doc::Newline, text("then")],
+                flat: vec![text(" then")],
+            },
+        ]));
+        docs.push(branch(then));
+        current = otherwise;
+    }
+    docs.push(line(current.span.start));
+    docs.push(text("else"));
+    docs.push(branch(current));
+    docs
+}
+
+/// A branch of an `if`: after `then`/`else` if it fits, else on its own
+/// line, one level in.
+fn branch(e: &Expr) -> Doc {
+    let mut docs = vec![line(e.span.start)];
+    docs.extend(own_lines(e, false));
+    group(vec![nest(docs)])
+}
+
+/// An expression that has its lines to itself (a body, a condition, a
+/// branch), to go into the group that moves it there: an `if` chain breaks
+/// with that group, and so does an `or`/`and` chain when `tie_logic`; any
+/// other chain breaks only when it does not fit.
+fn own_lines(e: &Expr, tie_logic: bool) -> Vec<Doc> {
+    match &e.node {
+        ExprKind::If { .. } => if_chain(e),
+        ExprKind::Binary { op, .. }
+            if tie_logic && matches!(op.node.precedence(), Precedence::Or | Precedence::And) =>
+        {
+            chain(e, true)
+        }
+        ExprKind::Binary { .. } => vec![group(chain(e, true))],
+        _ => vec![expr_doc(e)],
+    }
+}
+
+// ===========================================================================
 // Lines and comments
 // ===========================================================================
 
@@ -229,14 +709,6 @@ struct Line {
     trailing: Option<String>,
 }
 
-/// One line of a broken-up construct, with the source range it came from.
-struct Seg {
-    indent: usize,
-    text: String,
-    start: usize,
-    end: usize,
-}
-
 struct Printer<'t> {
     text: &'t str,
     comments: Vec<Comment>,
@@ -245,13 +717,10 @@ struct Printer<'t> {
     lines: Vec<Line>,
     /// Source offset just past the last thing printed.
     last_end: usize,
-    /// No blank line may come next (start of a block, after a doc comment,
-    /// inside an expression).
+    /// No blank line may come next (start of a block, after a doc comment).
     no_blank: bool,
     /// A blank line must come before the next line.
     want_blank: bool,
-    /// Printing the lines of one broken expression: no blank lines at all.
-    in_expr: bool,
 }
 
 impl<'t> Printer<'t> {
@@ -264,7 +733,6 @@ impl<'t> Printer<'t> {
             last_end: 0,
             no_blank: true,
             want_blank: false,
-            in_expr: false,
         }
     }
 
@@ -315,11 +783,8 @@ impl<'t> Printer<'t> {
     /// Puts a blank line before something that starts at `pos` in the
     /// source, if the layout asks for one or the source had one.
     fn blank_before(&mut self, pos: usize) {
-        let wanted = !self.in_expr
-            && (self.want_blank
-                || (!self.no_blank
-                    && pos >= self.last_end
-                    && self.blank_in_source(self.last_end, pos)));
+        let wanted = self.want_blank
+            || (!self.no_blank && pos >= self.last_end && self.blank_in_source(self.last_end, pos));
         let last_is_blank = self
             .lines
             .last()
@@ -342,6 +807,28 @@ impl<'t> Printer<'t> {
             .is_some_and(|l| l.is_code && l.trailing.is_none())
     }
 
+    /// Prints comment `c` at the end of the last line if it followed code
+    /// and that line can take it, else on a line of its own.
+    fn place(&mut self, c: Comment, indent: usize, blank_allowed: bool) {
+        let text = self.comment_text(&c);
+        if !c.own_line && self.can_trail() {
+            if let Some(line) = self.lines.last_mut() {
+                line.trailing = Some(text);
+            }
+        } else {
+            if blank_allowed {
+                self.blank_before(c.span.start);
+            }
+            self.lines.push(Line {
+                indent,
+                text,
+                is_code: false,
+                trailing: None,
+            });
+        }
+        self.last_end = self.last_end.max(c.span.end);
+    }
+
     /// Prints the comments that start before `pos`: after the last line if
     /// they followed code on their line, else on lines of their own.
     fn flush_before(&mut self, pos: usize, indent: usize) {
@@ -350,35 +837,18 @@ impl<'t> Printer<'t> {
                 break;
             }
             self.next += 1;
-            let text = self.comment_text(&c);
-            if !c.own_line && self.can_trail() {
-                if let Some(line) = self.lines.last_mut() {
-                    line.trailing = Some(text);
-                }
-            } else {
-                self.blank_before(c.span.start);
-                self.lines.push(Line {
-                    indent,
-                    text,
-                    is_code: false,
-                    trailing: None,
-                });
-            }
-            self.last_end = self.last_end.max(c.span.end);
+            self.place(c, indent, true);
         }
     }
 
-    /// Ends a line printed for source that ends at `end`: a comment inside
-    /// that source which followed code stays at the end of the line; others
-    /// wait for the next flush, which keeps them in order.
+    /// Ends what was printed for source that ends at `end`: a comment inside
+    /// that source which followed code stays at the end of the last line;
+    /// others wait for the next flush, which keeps them in order.
     fn end(&mut self, end: usize) {
         if let Some(c) = self.comments.get(self.next).copied() {
             if c.span.start < end && !c.own_line && self.can_trail() {
                 self.next += 1;
-                let text = self.comment_text(&c);
-                if let Some(line) = self.lines.last_mut() {
-                    line.trailing = Some(text);
-                }
+                self.place(c, 0, false);
             }
         }
         self.last_end = self.last_end.max(end);
@@ -387,30 +857,69 @@ impl<'t> Printer<'t> {
     /// Prints comments before `start`, then the line `text` for the source
     /// `start..end`.
     fn unit(&mut self, indent: usize, text: String, start: usize, end: usize) {
+        self.emit(indent, Doc::Text(text), start, end);
+    }
+
+    /// Lays out `doc`, the source `start..end`, from column `indent`, with
+    /// the comments inside it that have a place to break after them. Returns
+    /// the lines and how many comments they took.
+    fn layout(
+        &self,
+        doc: &mut Doc,
+        indent: usize,
+        start: usize,
+        end: usize,
+    ) -> (Vec<OutLine>, usize) {
+        let mut ats = Vec::new();
+        number_lines(doc, &mut ats);
+        let mut attached: Vec<Vec<Comment>> = vec![Vec::new(); ats.len()];
+        let first = self.comments.partition_point(|c| c.span.start < start);
+        let mut taken = 0;
+        let mut place = 0;
+        for c in &self.comments[first..] {
+            if c.span.start >= end {
+                break;
+            }
+            while place < ats.len() && ats[place] <= c.span.start {
+                place += 1;
+            }
+            let Some(slot) = attached.get_mut(place) else {
+                break;
+            };
+            slot.push(*c);
+            taken += 1;
+        }
+        let hard: Vec<bool> = attached.iter().map(|a| !a.is_empty()).collect();
+        force_groups(doc, &hard);
+        (render(doc, indent, &hard, attached), taken)
+    }
+
+    /// How many lines `doc` takes (comments on lines of their own aside).
+    fn height(&self, mut doc: Doc, start: usize, end: usize) -> usize {
+        self.layout(&mut doc, 0, start, end).0.len()
+    }
+
+    /// Prints comments before `start`, then `doc` for the source
+    /// `start..end` from column `indent`.
+    fn emit(&mut self, indent: usize, mut doc: Doc, start: usize, end: usize) {
         self.flush_before(start, indent);
         self.blank_before(start);
-        self.lines.push(Line {
-            indent,
-            text,
-            is_code: true,
-            trailing: None,
-        });
-        self.end(end);
-    }
-
-    fn segments(&mut self, segs: Vec<Seg>) {
-        for (i, seg) in segs.into_iter().enumerate() {
-            self.in_expr = i > 0;
-            self.unit(seg.indent, seg.text, seg.start, seg.end);
+        let (lines, taken) = self.layout(&mut doc, indent, start, end);
+        self.next += taken;
+        let indents: Vec<usize> = lines.iter().map(|l| l.indent).collect();
+        for (i, line) in lines.into_iter().enumerate() {
+            self.lines.push(Line {
+                indent: line.indent,
+                text: line.text,
+                is_code: true,
+                trailing: None,
+            });
+            let next_indent = indents.get(i + 1).copied().unwrap_or(line.indent);
+            for c in line.comments {
+                self.place(c, next_indent, false);
+            }
         }
-        self.in_expr = false;
-    }
-
-    /// Whether a comment starts inside `from..to`.
-    fn has_comment_in(&self, from: usize, to: usize) -> bool {
-        self.comments[self.next..]
-            .iter()
-            .any(|c| c.span.start >= from && c.span.start < to)
+        self.end(end);
     }
 
     // -----------------------------------------------------------------------
@@ -423,9 +932,7 @@ impl<'t> Printer<'t> {
             // Blocks and declarations spread over several lines stand apart.
             let tall = match &item.kind {
                 ItemKind::Scale(_) | ItemKind::Rule(_) => true,
-                ItemKind::Param(p) => self.broken_body(&param_header(p), &p.default, item.span),
-                ItemKind::Fn(f) => self.broken_body(&fn_header(f), &f.body, item.span),
-                ItemKind::Derive(d) => self.broken_body(&derive_header(d), &d.body, item.span),
+                _ => self.height(item_doc(item), item.span.start, item.span.end) > 1,
             };
             if i > 0 && (tall || prev_tall) {
                 self.want_blank = true;
@@ -460,39 +967,52 @@ impl<'t> Printer<'t> {
         }
         let span = item.span;
         match &item.kind {
-            ItemKind::Param(p) => self.declaration(param_header(p), &p.default, span),
-            ItemKind::Fn(f) => self.declaration(fn_header(f), &f.body, span),
-            ItemKind::Derive(d) => self.declaration(derive_header(d), &d.body, span),
+            ItemKind::Param(_) | ItemKind::Fn(_) | ItemKind::Derive(_) => {
+                self.emit(0, item_doc(item), span.start, span.end);
+            }
             ItemKind::Scale(s) => {
                 let open = self.brace_after(s.name.span.end, span.end);
                 self.unit(0, format!("scale {} {{", s.name), span.start, open);
                 self.no_blank = true;
                 for entry in &s.entries {
-                    let text = format!("{} = {}", entry.label, self.scale_entry(&entry.kind));
+                    let text = format!("{} = {}", entry.label, scale_entry(&entry.kind));
                     self.unit(INDENT, text, entry.span.start, entry.span.end);
                 }
                 self.close_block(span);
             }
             ItemKind::Rule(r) => {
-                let mut header = format!("rule {} for ", r.id);
+                let mut docs = vec![text(format!("rule {} for ", r.id))];
                 let mut header_end = r.scope.span.end;
                 match &r.scope.node {
-                    Scope::Entity(e) => header.push_str(e),
+                    Scope::Entity(e) => docs.push(text(e.as_str())),
                     Scope::Group { entity, key } => {
-                        header.push_str(&format!("group {entity} by {}", expr_to_string(key)));
+                        docs.push(text(format!("group {entity} by ")));
+                        docs.push(expr_doc(key));
                     }
                 }
                 if let Some(filter) = &r.filter {
-                    header.push_str(" where ");
-                    header.push_str(&expr_to_string(filter));
+                    let mut filter_docs = vec![line(filter.span.start), text("where ")];
+                    filter_docs.push(Doc::Align(own_lines(filter, false)));
+                    docs.push(nest(filter_docs));
+                    // A broken header ends with `{` on a line of its own.
+                    docs.push(Doc::IfBreak {
+                        broken: vec![Doc::Newline, text("{")],
+                        flat: vec![text(" {")],
+                    });
                     header_end = filter.span.end;
+                } else {
+                    docs.push(text(" {"));
                 }
-                header.push_str(" {");
                 let open = self.brace_after(header_end, span.end);
-                self.unit(0, header, span.start, open);
+                self.emit(0, group(docs), span.start, open);
                 self.no_blank = true;
                 for clause in &r.clauses {
-                    self.clause(clause);
+                    self.emit(
+                        INDENT,
+                        clause_doc(&clause.node),
+                        clause.span.start,
+                        clause.span.end,
+                    );
                 }
                 self.close_block(span);
             }
@@ -523,158 +1043,78 @@ impl<'t> Printer<'t> {
         self.no_blank = true;
         self.unit(0, "}".to_string(), close, span.end);
     }
+}
 
-    fn scale_entry(&self, kind: &ScaleEntryKind) -> String {
-        match kind {
-            ScaleEntryKind::Missing => "missing".to_string(),
-            ScaleEntryKind::State => "state".to_string(),
-            ScaleEntryKind::Band(b) => {
-                let mut out = String::new();
-                if let Some(lo) = &b.lo {
-                    out.push_str(&expr_to_string(lo));
-                    out.push(' ');
-                }
-                out.push_str(if b.hi_inclusive { "..=" } else { ".." });
-                if let Some(hi) = &b.hi {
-                    out.push(' ');
-                    out.push_str(&expr_to_string(hi));
-                }
-                out
+fn scale_entry(kind: &ScaleEntryKind) -> String {
+    match kind {
+        ScaleEntryKind::Missing => "missing".to_string(),
+        ScaleEntryKind::State => "state".to_string(),
+        ScaleEntryKind::Band(b) => {
+            let mut out = String::new();
+            if let Some(lo) = &b.lo {
+                out.push_str(&expr_to_string(lo));
+                out.push(' ');
             }
-        }
-    }
-
-    /// Whether `HEADER BODY` goes on several lines: when it does not fit on
-    /// one, or a comment sits between its parts.
-    fn broken_body(&self, header: &str, body: &Expr, span: Span) -> bool {
-        let flat = width(header) + 1 + width(&expr_to_string(body));
-        let segs = body_segments(body, INDENT);
-        let last_start = segs.last().map_or(body.span.start, |s| s.start);
-        flat > WIDTH || self.has_comment_in(span.start, last_start)
-    }
-
-    /// `HEADER BODY` on one line, or the header and then the body broken into
-    /// lines (see [`body_segments`]).
-    fn declaration(&mut self, header: String, body: &Expr, span: Span) {
-        if !self.broken_body(&header, body, span) {
-            let flat = format!("{header} {}", expr_to_string(body));
-            self.unit(0, flat, span.start, span.end);
-            return;
-        }
-        let mut segs = body_segments(body, INDENT);
-        self.unit(0, header, span.start, span.start);
-        if let Some(last) = segs.last_mut() {
-            last.end = span.end;
-        }
-        self.segments(segs);
-    }
-
-    fn clause(&mut self, clause: &Node<Clause>) {
-        let span = clause.span;
-        let keyword = clause.kind().keyword();
-        let text = match &clause.node {
-            Clause::Title(s)
-            | Clause::Message(s)
-            | Clause::Help(s)
-            | Clause::Rationale(s)
-            | Clause::Reference(s) => format!("{keyword} {}", template_to_string(s)),
-            Clause::Severity(s) => format!("{keyword} {}", s.keyword()),
-            Clause::Suggest(e) => format!("{keyword} {}", expr_to_string(e)),
-            Clause::Tags(tags) => {
-                let tags: Vec<String> = tags.iter().map(|t| template_to_string(t)).collect();
-                format!("{keyword} [{}]", tags.join(", "))
+            out.push_str(if b.hi_inclusive { "..=" } else { ".." });
+            if let Some(hi) = &b.hi {
+                out.push(' ');
+                out.push_str(&expr_to_string(hi));
             }
-            Clause::When(e) => {
-                let flat = format!("when {}", expr_to_string(e));
-                let operands = chain_operands(e);
-                let last_start = operands.last().map_or(e.span.start, |(_, o)| o.span.start);
-                let breaks = operands.len() > 1
-                    && (INDENT + width(&flat) > WIDTH
-                        || self.has_comment_in(span.start, last_start));
-                if !breaks {
-                    flat
+            out
+        }
+    }
+}
+
+/// A `param`, `fn` or `derive`: `HEADER BODY` on one line, or the body on
+/// the lines after the header, indented.
+fn item_doc(item: &Node<Item>) -> Doc {
+    let (header, body) = match &item.kind {
+        ItemKind::Param(p) => (param_header(p), &p.default),
+        ItemKind::Fn(f) => (fn_header(f), &f.body),
+        ItemKind::Derive(d) => (derive_header(d), &d.body),
+        ItemKind::Scale(_) | ItemKind::Rule(_) => unreachable!("blocks are printed line by line"),
+    };
+    let mut body_docs = vec![line(body.span.start)];
+    body_docs.extend(own_lines(body, true));
+    group(vec![text(header), nest(body_docs)])
+}
+
+/// A clause of a rule, from the rule's indentation.
+fn clause_doc(clause: &Clause) -> Doc {
+    let keyword = clause.kind().keyword();
+    match clause {
+        Clause::Title(s)
+        | Clause::Message(s)
+        | Clause::Help(s)
+        | Clause::Rationale(s)
+        | Clause::Reference(s) => text(format!("{keyword} {}", template_to_string(s))),
+        Clause::Severity(s) => text(format!("{keyword} {}", s.keyword())),
+        Clause::When(e) | Clause::Suggest(e) => group(vec![
+            text(format!("{keyword} ")),
+            Doc::Align(own_lines(e, true)),
+        ]),
+        Clause::Tags(tags) => {
+            let mut inner = Vec::new();
+            for (i, tag) in tags.iter().enumerate() {
+                if i > 0 {
+                    inner.push(text(","));
+                    inner.push(line(tag.span.start));
                 } else {
-                    let segs = self.chain_segments(e, span.start, INDENT, "when ", INDENT + 5);
-                    self.segments(segs);
-                    return;
+                    inner.push(softline(tag.span.start));
                 }
+                inner.push(text(template_to_string(tag)));
             }
-        };
-        self.unit(INDENT, text, span.start, span.end);
-    }
-
-    /// The lines of a broken `or`/`and` chain: the first operand after
-    /// `first_prefix` at `indent`, the others at `cont` after their operator.
-    /// An `and` chain inside an `or` operand is broken again, 4 columns
-    /// further in, if its line is too long or holds comments.
-    fn chain_segments(
-        &self,
-        e: &Expr,
-        start: usize,
-        indent: usize,
-        first_prefix: &str,
-        cont: usize,
-    ) -> Vec<Seg> {
-        let operands = chain_operands(e);
-        let mut segs = Vec::new();
-        for (i, (op, operand)) in operands.iter().enumerate() {
-            let (line_indent, prefix) = if i == 0 {
-                (indent, first_prefix.to_string())
-            } else {
-                (cont, format!("{} ", op.map_or("", BinaryOp::symbol)))
+            let Some(last) = tags.last() else {
+                return text(format!("{keyword} []"));
             };
-            let seg_start = if i == 0 { start } else { operand.span.start };
-            let inner = match (op, &operand.node) {
-                (Some(BinaryOp::Or) | None, ExprKind::Binary { op: inner_op, .. })
-                    if inner_op.node == BinaryOp::And && top_op(e) == Some(BinaryOp::Or) =>
-                {
-                    chain_operands(operand)
-                }
-                _ => Vec::new(),
-            };
-            let line = format!("{prefix}{}", expr_to_string(operand));
-            let inner_last = inner
-                .last()
-                .map_or(operand.span.start, |(_, o)| o.span.start);
-            let nested = inner.len() > 1
-                && (line_indent + width(&line) > WIDTH
-                    || self.has_comment_in(seg_start, inner_last));
-            if nested {
-                for (j, (inner_op, inner_operand)) in inner.iter().enumerate() {
-                    let (ind, text, s) = if j == 0 {
-                        (
-                            line_indent,
-                            format!("{prefix}{}", expr_to_string(inner_operand)),
-                            seg_start,
-                        )
-                    } else {
-                        (
-                            cont + INDENT,
-                            format!(
-                                "{} {}",
-                                inner_op.map_or("", BinaryOp::symbol),
-                                expr_to_string(inner_operand)
-                            ),
-                            inner_operand.span.start,
-                        )
-                    };
-                    segs.push(Seg {
-                        indent: ind,
-                        text,
-                        start: s,
-                        end: inner_operand.span.end,
-                    });
-                }
-            } else {
-                segs.push(Seg {
-                    indent: line_indent,
-                    text: line,
-                    start: seg_start,
-                    end: operand.span.end,
-                });
-            }
+            // The `]` follows the last tag (and perhaps a comma).
+            group(vec![
+                text(format!("{keyword} [")),
+                nest(inner),
+                softline(last.span.end),
+                text("]"),
+            ])
         }
-        segs
     }
 }
 
@@ -703,86 +1143,6 @@ fn derive_header(d: &crate::ast::Derive) -> String {
         d.entity,
         type_to_string(&d.ty)
     )
-}
-
-/// The top-level operator of an `or` / `and` chain.
-fn top_op(e: &Expr) -> Option<BinaryOp> {
-    match &e.node {
-        ExprKind::Binary { op, .. } if matches!(op.node, BinaryOp::Or | BinaryOp::And) => {
-            Some(op.node)
-        }
-        _ => None,
-    }
-}
-
-/// The operands of the chain of `e`'s top-level `or` (or `and`), each with
-/// the operator before it; a single operand when `e` is no such chain.
-fn chain_operands(e: &Expr) -> Vec<(Option<BinaryOp>, &Expr)> {
-    let Some(op) = top_op(e) else {
-        return vec![(None, e)];
-    };
-    let mut rights = Vec::new();
-    let mut current = e;
-    // Left-associative: walk down the left spine without recursion.
-    while let ExprKind::Binary { op: o, lhs, rhs } = &current.node {
-        if o.node != op {
-            break;
-        }
-        rights.push(&**rhs);
-        current = lhs;
-    }
-    let mut out = vec![(None, current)];
-    out.extend(rights.into_iter().rev().map(|r| (Some(op), r)));
-    out
-}
-
-/// The lines of a declaration's body when it does not fit on the header's
-/// line: an `if` chain one branch per line, an `or`/`and` chain one operand
-/// per line, anything else on one line.
-fn body_segments(body: &Expr, indent: usize) -> Vec<Seg> {
-    if let ExprKind::If { .. } = body.node {
-        let mut segs = Vec::new();
-        let mut current = body;
-        let mut prefix = "";
-        while let ExprKind::If {
-            cond,
-            then,
-            otherwise,
-        } = &current.node
-        {
-            segs.push(Seg {
-                indent,
-                text: format!(
-                    "{prefix}if {} then {}",
-                    expr_to_string(cond),
-                    expr_to_string(then)
-                ),
-                start: current.span.start,
-                end: then.span.end,
-            });
-            prefix = "else ";
-            current = otherwise;
-        }
-        segs.push(Seg {
-            indent,
-            text: format!("else {}", expr_to_string(current)),
-            start: current.span.start,
-            end: current.span.end,
-        });
-        return segs;
-    }
-    chain_operands(body)
-        .into_iter()
-        .map(|(op, operand)| Seg {
-            indent,
-            text: match op {
-                Some(op) => format!("{} {}", op.symbol(), expr_to_string(operand)),
-                None => expr_to_string(operand),
-            },
-            start: operand.span.start,
-            end: operand.span.end,
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -214,7 +214,7 @@ impl Number {
 
     /// `self + rhs`.
     #[inline]
-    pub fn add(self, rhs: Number) -> Result<Number, ArithError> {
+    pub fn checked_add(self, rhs: Number) -> Result<Number, ArithError> {
         if self.den == rhs.den {
             if let Some(num) = self.num.checked_add(rhs.num) {
                 return Ok(Number { num, den: self.den });
@@ -226,13 +226,13 @@ impl Number {
 
     /// `self - rhs`.
     #[inline]
-    pub fn sub(self, rhs: Number) -> Result<Number, ArithError> {
-        self.add(rhs.neg()?)
+    pub fn checked_sub(self, rhs: Number) -> Result<Number, ArithError> {
+        self.checked_add(rhs.checked_neg()?)
     }
 
     /// `self × rhs`.
     #[inline]
-    pub fn mul(self, rhs: Number) -> Result<Number, ArithError> {
+    pub fn checked_mul(self, rhs: Number) -> Result<Number, ArithError> {
         fit(
             self.num as i128 * rhs.num as i128,
             self.den as i128 * rhs.den as i128,
@@ -241,7 +241,7 @@ impl Number {
 
     /// `self ÷ rhs`, exact.
     #[inline]
-    pub fn div(self, rhs: Number) -> Result<Number, ArithError> {
+    pub fn checked_div(self, rhs: Number) -> Result<Number, ArithError> {
         if rhs.num == 0 {
             return Err(ArithError::DivisionByZero);
         }
@@ -253,7 +253,7 @@ impl Number {
 
     /// `-self`.
     #[inline]
-    pub fn neg(self) -> Result<Number, ArithError> {
+    pub fn checked_neg(self) -> Result<Number, ArithError> {
         match self.num.checked_neg() {
             Some(num) => Ok(Number { num, den: self.den }),
             None => fit(-(self.num as i128), self.den as i128),
@@ -263,7 +263,7 @@ impl Number {
     /// `|self|`.
     pub fn abs(self) -> Result<Number, ArithError> {
         if self.num < 0 {
-            self.neg()
+            self.checked_neg()
         } else {
             Ok(self)
         }
@@ -320,7 +320,7 @@ impl Number {
     /// The midpoint of two numbers (used by the scale checker to name a value
     /// that falls between two bands).
     pub fn midpoint(self, rhs: Number) -> Result<Number, ArithError> {
-        self.add(rhs)?.div(Number::from_i64(2))
+        self.checked_add(rhs)?.checked_div(Number::from_i64(2))
     }
 }
 
@@ -450,25 +450,37 @@ mod tests {
 
     #[test]
     fn exact_division() {
-        assert_eq!(n("35.0").div(n("50")).unwrap(), n("70%"));
-        assert!(n("61.4").div(n("70.0")).unwrap() < n("90%"));
-        assert!(n("63").div(n("70")).unwrap() >= n("90%"));
+        assert_eq!(n("35.0").checked_div(n("50")).unwrap(), n("70%"));
+        assert!(n("61.4").checked_div(n("70.0")).unwrap() < n("90%"));
+        assert!(n("63").checked_div(n("70")).unwrap() >= n("90%"));
         assert_eq!(
-            n("1").div(n("3")).unwrap().mul(n("3")).unwrap(),
+            n("1")
+                .checked_div(n("3"))
+                .unwrap()
+                .checked_mul(n("3"))
+                .unwrap(),
             Number::ONE
         );
-        assert_eq!(n("1").div(n("0")), Err(ArithError::DivisionByZero));
+        assert_eq!(n("1").checked_div(n("0")), Err(ArithError::DivisionByZero));
     }
 
     #[test]
     fn display() {
         assert_eq!(n("61.4").to_string(), "61.4");
-        assert_eq!(n("35.0").div(n("50")).unwrap().to_string(), "0.7");
-        assert_eq!(n("238").div(n("300")).unwrap().to_string(), "0.793333");
+        assert_eq!(n("35.0").checked_div(n("50")).unwrap().to_string(), "0.7");
+        assert_eq!(
+            n("238").checked_div(n("300")).unwrap().to_string(),
+            "0.793333"
+        );
         assert_eq!(n("-490").to_string(), "-490");
         assert_eq!(n("-0.05").to_string(), "-0.05");
         assert_eq!(
-            n("2").div(n("3")).unwrap().neg().unwrap().to_string(),
+            n("2")
+                .checked_div(n("3"))
+                .unwrap()
+                .checked_neg()
+                .unwrap()
+                .to_string(),
             "-0.666667"
         );
     }
@@ -485,12 +497,19 @@ mod tests {
     #[test]
     fn overflow_is_reported_not_wrapped() {
         let big = Number::from_i64(i64::MAX);
-        assert_eq!(big.add(big), Err(ArithError::Overflow));
-        assert_eq!(Number::from_i64(i64::MIN).neg(), Err(ArithError::Overflow));
+        assert_eq!(big.checked_add(big), Err(ArithError::Overflow));
+        assert_eq!(
+            Number::from_i64(i64::MIN).checked_neg(),
+            Err(ArithError::Overflow)
+        );
         // Lazy reduction: 10 additions of tenths and hundredths stay exact.
         let mut sum = Number::ZERO;
         for _ in 0..1000 {
-            sum = sum.add(n("0.1")).unwrap().add(n("0.01")).unwrap();
+            sum = sum
+                .checked_add(n("0.1"))
+                .unwrap()
+                .checked_add(n("0.01"))
+                .unwrap();
         }
         assert_eq!(sum, n("110"));
     }

@@ -423,6 +423,7 @@ pub mod testing {
         s.field(project, "department", text)?;
         s.field(project, "costs", list(cost))?;
         s.field(project, "reviews", list(review))?;
+        s.field(project, "completed_in", yr)?;
         s.field(project, "indicators", list(indicator))?;
 
         s.field(indicator, "id", text)?;
@@ -445,6 +446,9 @@ pub mod testing {
         s.field(indicator, "part_label", text)?;
         s.field(indicator, "link", text)?;
         s.field(indicator, "links", list(indicator))?;
+        s.field(indicator, "target_differs", text)?;
+        s.field(indicator, "cumulative_from", yr)?;
+        s.field(indicator, "year_basis", Type::enumeration(year_basis))?;
         s.field(indicator, "revisions", list(revision))?;
 
         s.field(observation, "year", yr)?;

@@ -175,3 +175,130 @@ fn bad() {
         }
     });
 }
+
+/// The checker never panics, whatever it is given: every syntax fixture
+/// (good and bad) goes through the whole pipeline.
+#[test]
+fn never_panics_on_syntax_fixtures() {
+    let model = plan_model();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/syntax");
+    let mut seen = 0;
+    for sub in ["good", "bad"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let pack = PackSource::new("p", vec![("f.hyk".into(), text)]);
+            let _ = compile(&[pack], &model.schema, &Overrides::default());
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "no syntax fixtures found");
+}
+
+/// Functions nested too deeply are an error, not a stack overflow later.
+#[test]
+fn deep_inlining_is_refused() {
+    let model = plan_model();
+    let mut text = String::from("fn f0(x: number): number = x + 1\n");
+    for i in 1..20 {
+        text.push_str(&format!("fn f{i}(x: number): number = f{}(x) + 1\n", i - 1));
+    }
+    text.push_str("derive d for indicator: number = f19(1)\n");
+    let pack = PackSource::new("p", vec![("f.hyk".into(), text)]);
+    let errors = compile(&[pack], &model.schema, &Overrides::default()).unwrap_err();
+    assert!(errors
+        .iter()
+        .any(|e| e.to_string() == "`d` expands to too large a program"));
+}
+
+fn pack(name: &str, extends: &[&str], text: &str) -> PackSource {
+    let mut p = PackSource::new(name, vec![(format!("{name}.hyk"), text.to_string())]);
+    p.extends = extends.iter().map(|e| e.to_string()).collect();
+    p
+}
+
+/// Error messages of compiling `packs` with `overrides`.
+fn errors(packs: &[PackSource], overrides: &Overrides) -> Vec<String> {
+    let model = plan_model();
+    match compile(packs, &model.schema, overrides) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+const RATES: &str = "param band: number = 10%\n\
+    rule wide for indicator {\n severity info\n when band > 50%\n message \"wide\"\n}";
+
+#[test]
+fn pack_settings_apply_in_extension_order() {
+    let model = plan_model();
+    let mut grades = pack("grades", &["rates"], "param a: number = band * 2");
+    grades.params.push(Setting::new("rates.band", "20%"));
+    grades.rules.push(Setting::new("rates.wide", "off"));
+    // Packs may be given in any order; `rates` is checked first.
+    let p = compile(
+        &[grades.clone(), pack("rates", &[], RATES)],
+        &model.schema,
+        &Overrides::default(),
+    )
+    .unwrap();
+    let text = summary(&p);
+    assert!(
+        text.contains("param rates.band = 0.2 (pack grades)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("param grades.a = 0.4 (default)"),
+        "{text}"
+    );
+    assert!(!text.contains("rule"), "{text}");
+    // The user's settings come last.
+    let user = Overrides {
+        params: vec![Setting::new("rates.band", "30%")],
+        rules: vec![Setting::new("rates.wide", "error")],
+    };
+    let p = compile(&[pack("rates", &[], RATES), grades], &model.schema, &user).unwrap();
+    let text = summary(&p);
+    assert!(
+        text.contains("param rates.band = 0.3 (hyoka.toml)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rule rates.wide for indicator: error"),
+        "{text}"
+    );
+}
+
+#[test]
+fn pack_settings_are_checked() {
+    let mut quality = pack("quality", &[], "param q: number = 1");
+    quality.params.push(Setting::new("rates.band", "20%"));
+    quality.params.push(Setting::new("band", "20%"));
+    assert_eq!(
+        errors(&[pack("rates", &[], RATES), quality], &Overrides::default()),
+        [
+            "pack `quality` sets `rates.band` but does not extend `rates`",
+            "`band` is not a qualified name",
+        ]
+    );
+    assert_eq!(
+        errors(
+            &[pack("rates", &[], RATES), pack("rates", &[], RATES)],
+            &Overrides::default()
+        ),
+        ["pack `rates` is given twice"]
+    );
+    let user = Overrides {
+        params: vec![Setting::new("rats.band", "1")],
+        rules: vec![Setting::new("rates.wide", "warn")],
+    };
+    assert_eq!(
+        errors(&[pack("rates", &[], RATES)], &user),
+        [
+            "unknown pack `rats`",
+            "`rates.wide` = `warn` is not a rule setting",
+        ]
+    );
+}

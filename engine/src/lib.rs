@@ -72,12 +72,14 @@ pub mod config;
 pub mod data;
 pub mod diagnostic;
 pub mod eval;
+pub mod explain;
 pub mod finding;
 pub mod generate;
 pub mod load;
 pub mod model;
 pub mod report;
 pub mod rules;
+pub mod ruletest;
 pub mod schema;
 pub mod year;
 

@@ -257,7 +257,12 @@ fn write_output(file: &Option<PathBuf>, text: &str) -> Result<(), PlanDiagnostic
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|_| out.flush())
-                .map_err(|e| plain_error(format!("cannot write to standard output: {e}"), "check the pipe"))
+                .map_err(|e| {
+                    plain_error(
+                        format!("cannot write to standard output: {e}"),
+                        "check the pipe",
+                    )
+                })
         }
     }
 }
@@ -299,10 +304,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
 
     // Read everything CI hands in before evaluating, so a typo fails fast.
     let baseline = match &args.baseline {
-        Some(path) => match read_source(path, "baseline").and_then(|s| baseline::parse(&s)) {
-            Ok(b) => Some(b),
-            Err(d) => return input_error(&d, &handler),
-        },
+        Some(path) => {
+            match read_source(path, "baseline").and_then(|s| baseline::parse(&s).map_err(|d| *d)) {
+                Ok(b) => Some(b),
+                Err(d) => return input_error(&d, &handler),
+            }
+        }
         None => None,
     };
     let changed_files: Option<Vec<PathBuf>> = if let Some(rev) = &args.changed_since {
@@ -330,7 +337,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
         .unwrap_or(0);
     let evaluation = hyoka_engine::eval::evaluate(c, &schema, &rules.program, year);
 
-    let rule_ids: Vec<String> = rules.program.rules().iter().map(|r| r.qualified_id()).collect();
+    let rule_ids: Vec<String> = rules
+        .program
+        .rules()
+        .iter()
+        .map(|r| r.qualified_id())
+        .collect();
     let rule_refs: Vec<&str> = rule_ids.iter().map(String::as_str).collect();
     let waivers = match find_waivers(&args, &paths, config_path.as_deref()) {
         Some(path) => match read_source(&path, "waivers file") {
@@ -416,7 +428,9 @@ fn summary_line(o: &Outcome<'_>, baseline: &Option<Baseline>) -> String {
     if n.expired > 0 {
         extra.push(format!("{} with an expired waiver", n.expired));
     }
-    if n.unused_waivers > 0 {
+    if n.unused_waivers == 1 {
+        extra.push("1 unused waiver".to_string());
+    } else if n.unused_waivers > 1 {
         extra.push(format!("{} unused waivers", n.unused_waivers));
     }
     if baseline.is_some() {

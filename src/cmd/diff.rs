@@ -84,13 +84,19 @@ pub(crate) mod git {
             .map_err(|e| format!("cannot run git: {e}"))?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            return Err(format!("`git {}` failed: {}", args.join(" "), stderr.trim()));
+            return Err(format!(
+                "`git {}` failed: {}",
+                args.join(" "),
+                stderr.trim()
+            ));
         }
         Ok(out.stdout)
     }
 
     fn text(bytes: Vec<u8>) -> String {
-        String::from_utf8_lossy(&bytes).trim_end_matches('\n').to_string()
+        String::from_utf8_lossy(&bytes)
+            .trim_end_matches('\n')
+            .to_string()
     }
 
     fn nul_separated(bytes: &[u8]) -> Vec<String> {
@@ -103,7 +109,13 @@ pub(crate) mod git {
 
     /// Whether `rev` names a commit.
     pub fn is_revision(rev: &str) -> bool {
-        run(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")]).is_ok()
+        run(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ])
+        .is_ok()
     }
 
     /// The top directory of the work tree.
@@ -118,13 +130,27 @@ pub(crate) mod git {
         let top = toplevel()?;
         let mut names = Vec::new();
         if rev.contains("..") {
-            names.extend(nul_separated(&run(&["diff", "--name-only", "-z", rev, "--"])?));
+            names.extend(nul_separated(&run(&[
+                "diff",
+                "--name-only",
+                "-z",
+                rev,
+                "--",
+            ])?));
         } else {
             if !is_revision(rev) {
                 return Err(format!("`{rev}` is not a git revision here"));
             }
-            let base = run(&["merge-base", rev, "HEAD"]).map(text).unwrap_or_else(|_| rev.to_string());
-            names.extend(nul_separated(&run(&["diff", "--name-only", "-z", &base, "--"])?));
+            let base = run(&["merge-base", rev, "HEAD"])
+                .map(text)
+                .unwrap_or_else(|_| rev.to_string());
+            names.extend(nul_separated(&run(&[
+                "diff",
+                "--name-only",
+                "-z",
+                &base,
+                "--",
+            ])?));
             names.extend(nul_separated(&run(&[
                 "ls-files",
                 "--others",
@@ -154,10 +180,18 @@ pub(crate) mod git {
     pub fn plan_files(rev: &str, paths: &[PathBuf]) -> Result<Vec<SourceFile>, String> {
         let prefix = text(run(&["rev-parse", "--show-prefix"])?);
         let top = toplevel()?;
-        let mut args: Vec<String> = ["ls-tree", "-r", "-z", "--name-only", "--full-name", rev, "--"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut args: Vec<String> = [
+            "ls-tree",
+            "-r",
+            "-z",
+            "--name-only",
+            "--full-name",
+            rev,
+            "--",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         args.extend(paths.iter().map(|p| p.display().to_string()));
         let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let files: Vec<String> = nul_separated(&run(&arg_refs)?)
@@ -167,7 +201,11 @@ pub(crate) mod git {
         if files.is_empty() {
             return Err(format!(
                 "no plan files under `{}` at revision `{rev}`",
-                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ));
         }
         files
@@ -212,7 +250,9 @@ fn load_failed(side: &str, loaded: &Loaded, handler: &miette::GraphicalReportHan
     for d in &loaded.diagnostics {
         output::render_one(d, handler, &mut out);
     }
-    out.push_str(&format!("the {side} plans have errors; nothing was compared\n"));
+    out.push_str(&format!(
+        "the {side} plans have errors; nothing was compared\n"
+    ));
     output::eprint(&out);
     true
 }
@@ -240,7 +280,9 @@ fn mode(args: &DiffArgs) -> Result<Mode, (String, &'static str)> {
             for rev in std::iter::once(old).chain(rest) {
                 if !git::is_revision(rev) {
                     let what = if git::exists(rev) {
-                        format!("`{rev}` is a path, but the other side is not: give two directories")
+                        format!(
+                            "`{rev}` is a path, but the other side is not: give two directories"
+                        )
                     } else {
                         format!("`{rev}` is neither a directory nor a git revision here")
                     };
@@ -269,48 +311,63 @@ pub fn run(args: DiffArgs) -> ExitCode {
     plain.set.clear();
 
     // The sides' plans and the paths the configuration is looked up from.
-    let (old_loaded, new_loaded, config_paths, labels): (Loaded, Option<Loaded>, Vec<PathBuf>, (String, String, &'static str)) =
-        match &mode {
-            Mode::WhatIf(paths) => {
-                let settings: Vec<String> = args.rules.set.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                (
-                    hyoka_engine::load(paths),
-                    None,
-                    paths.clone(),
-                    ("current parameters".into(), settings.join(", "), "what-if"),
-                )
-            }
-            Mode::Directories(old, new) => (
-                hyoka_engine::load(std::slice::from_ref(old)),
-                Some(hyoka_engine::load(std::slice::from_ref(new))),
-                vec![new.clone()],
-                (old.display().to_string(), new.display().to_string(), "directories"),
+    let (old_loaded, new_loaded, config_paths, labels): (
+        Loaded,
+        Option<Loaded>,
+        Vec<PathBuf>,
+        (String, String, &'static str),
+    ) = match &mode {
+        Mode::WhatIf(paths) => {
+            let settings: Vec<String> = args
+                .rules
+                .set
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            (
+                hyoka_engine::load(paths),
+                None,
+                paths.clone(),
+                ("current parameters".into(), settings.join(", "), "what-if"),
+            )
+        }
+        Mode::Directories(old, new) => (
+            hyoka_engine::load(std::slice::from_ref(old)),
+            Some(hyoka_engine::load(std::slice::from_ref(new))),
+            vec![new.clone()],
+            (
+                old.display().to_string(),
+                new.display().to_string(),
+                "directories",
             ),
-            Mode::Git(old, new, paths) => {
-                let read = |rev: &str| git::plan_files(rev, paths).map(hyoka_engine::load_sources);
-                let old_loaded = match read(old) {
+        ),
+        Mode::Git(old, new, paths) => {
+            let read = |rev: &str| git::plan_files(rev, paths).map(hyoka_engine::load_sources);
+            let old_loaded = match read(old) {
+                Ok(l) => l,
+                Err(e) => return fail(e, "check the revision and the paths after `--`", &handler),
+            };
+            let new_loaded = match new {
+                Some(rev) => match read(rev) {
                     Ok(l) => l,
-                    Err(e) => return fail(e, "check the revision and the paths after `--`", &handler),
-                };
-                let new_loaded = match new {
-                    Some(rev) => match read(rev) {
-                        Ok(l) => l,
-                        Err(e) => return fail(e, "check the revision and the paths after `--`", &handler),
-                    },
-                    None => hyoka_engine::load(paths),
-                };
+                    Err(e) => {
+                        return fail(e, "check the revision and the paths after `--`", &handler)
+                    }
+                },
+                None => hyoka_engine::load(paths),
+            };
+            (
+                old_loaded,
+                Some(new_loaded),
+                paths.clone(),
                 (
-                    old_loaded,
-                    Some(new_loaded),
-                    paths.clone(),
-                    (
-                        old.clone(),
-                        new.clone().unwrap_or_else(|| "working tree".into()),
-                        "git",
-                    ),
-                )
-            }
-        };
+                    old.clone(),
+                    new.clone().unwrap_or_else(|| "working tree".into()),
+                    "git",
+                ),
+            )
+        }
+    };
     if load_failed("old", &old_loaded, &handler) {
         return output::usage_error();
     }
@@ -350,7 +407,11 @@ pub fn run(args: DiffArgs) -> ExitCode {
     };
     for v in &values {
         if !new_program.derives().iter().any(|d| d.name == *v) {
-            let mut known: Vec<&str> = new_program.derives().iter().map(|d| d.name.as_str()).collect();
+            let mut known: Vec<&str> = new_program
+                .derives()
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect();
             known.sort();
             known.dedup();
             return fail(
@@ -386,7 +447,11 @@ pub fn run(args: DiffArgs) -> ExitCode {
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        if out.write_all(text.as_bytes()).and_then(|_| out.flush()).is_err() {
+        if out
+            .write_all(text.as_bytes())
+            .and_then(|_| out.flush())
+            .is_err()
+        {
             return output::usage_error();
         }
     }

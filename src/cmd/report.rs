@@ -251,8 +251,7 @@ pub fn run(args: ReportArgs) -> ExitCode {
     let evaluation = hyoka_engine::eval::evaluate(c, &schema, &rules.program, year);
     bar.inc(1);
     bar.set_message("evaluating the year compared with");
-    let previous =
-        compare.map(|y| hyoka_engine::eval::evaluate(c, &schema, &rules.program, y));
+    let previous = compare.map(|y| hyoka_engine::eval::evaluate(c, &schema, &rules.program, y));
     bar.inc(1);
 
     bar.set_message("building the report");
@@ -287,9 +286,13 @@ pub fn run(args: ReportArgs) -> ExitCode {
             );
             bar.finish_and_clear();
             let mut out = std::io::stdout().lock();
-            out.write_all(&bytes).and_then(|()| out.flush()).map(|()| Vec::new())
+            out.write_all(&bytes)
+                .and_then(|()| out.flush())
+                .map(|()| Vec::new())
         }
-        Target::File(p, f) => write_report(&data, p, *f, args.bom, to_file_color).map(|()| vec![p.clone()]),
+        Target::File(p, f) => {
+            write_report(&data, p, *f, args.bom, to_file_color).map(|()| vec![p.clone()])
+        }
         Target::Dir(dir, formats) => (|| {
             std::fs::create_dir_all(dir)?;
             let mut written = Vec::new();

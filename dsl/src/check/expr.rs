@@ -6,7 +6,7 @@
 //! type `missing` (which fits anywhere), so one mistake yields one error
 //! rather than a cascade.
 
-use super::{loc, Body, Checker, Frame, LocalRef, Named, MAX_BODY_NODES};
+use super::{loc, Body, Checker, Frame, LocalRef, Named, MAX_BODY_NODES, MAX_INLINE_DEPTH};
 use crate::ast::{self, AggFunc, BinaryOp, ExprKind as E, UnaryOp};
 use crate::check_error::{suggest, CheckErrorKind};
 use crate::ir::{AggKind, Arith, Builtin, Cmp, Node as N, NodeId, SeriesFields};
@@ -130,7 +130,8 @@ impl Checker<'_> {
             if !b.too_large {
                 b.too_large = true;
                 let name = b.name.clone();
-                self.err(b, e.span, CheckErrorKind::TooLarge { name });
+                // Reported even inside an inlined body: it is about the caller.
+                self.error(b.frame.file, e.span, CheckErrorKind::TooLarge { name });
             }
             return self.missing(b, e.span);
         }
@@ -1117,7 +1118,13 @@ impl Checker<'_> {
             }
             bound.push(n);
         }
-        if self.fns[fi].broken || b.inlining.contains(&fi) {
+        if b.inlining.len() > MAX_INLINE_DEPTH && !b.too_large {
+            b.too_large = true;
+            let name = b.name.clone();
+            // Reported even inside an inlined body: it is about the caller.
+            self.error(b.frame.file, span, CheckErrorKind::TooLarge { name });
+        }
+        if self.fns[fi].broken || b.inlining.contains(&fi) || b.too_large {
             b.next_slot = base;
             return (self.missing(b, span).0, ret);
         }

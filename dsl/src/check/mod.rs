@@ -128,8 +128,8 @@ struct Body {
     name: String,
     next_slot: u16,
     max_slot: u16,
-    /// > 0 while inlining a function: its errors were reported when the
-    /// function itself was checked.
+    /// Non-zero while inlining a function: its errors were reported when
+    /// the function itself was checked.
     quiet: u32,
     /// Derives read, by declaration index.
     deps: Vec<usize>,
@@ -142,6 +142,11 @@ struct Body {
 
 /// Nodes one body may expand to before it is reported as too large.
 const MAX_BODY_NODES: usize = 100_000;
+
+/// How deeply function calls may nest in one body. Each level inlines a
+/// body up to [`crate::ast::MAX_EXPR_DEPTH`] deep; the evaluator recurses
+/// along that depth, on threads (rayon's) with 2 MiB stacks.
+const MAX_INLINE_DEPTH: usize = 8;
 
 impl Body {
     fn new(frame: Frame, name: String) -> Body {

@@ -113,7 +113,7 @@ fn prove(scale: &str, bands: &[Interval]) -> Vec<Problem> {
     let one = Number::ONE;
     let first = live[0];
     if let Some(lo) = first.lo {
-        if let Ok(v) = lo.sub(one) {
+        if let Ok(v) = lo.checked_sub(one) {
             problems.push(gap(v, None, Some(first)));
         }
     }
@@ -133,7 +133,7 @@ fn prove(scale: &str, bands: &[Interval]) -> Vec<Problem> {
                     Some((h, _)) => h.min(e),
                     None => e,
                 };
-                if let Ok(v) = top.sub(one) {
+                if let Ok(v) = top.checked_sub(one) {
                     problems.push(overlap(v, end_band, b));
                 }
             }
@@ -154,7 +154,7 @@ fn prove(scale: &str, bands: &[Interval]) -> Vec<Problem> {
         }
     }
     if let Some((e, inclusive)) = end {
-        let v = if inclusive { e.add(one) } else { Ok(e) };
+        let v = if inclusive { e.checked_add(one) } else { Ok(e) };
         if let Ok(v) = v {
             problems.push(gap(v, Some(end_band), None));
         }

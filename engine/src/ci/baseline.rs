@@ -17,23 +17,32 @@ pub struct Baseline {
     pub fingerprints: BTreeSet<String>,
 }
 
-fn error(source: &SourceFile, message: String, at: Option<usize>, help: &str) -> PlanDiagnostic {
+fn error(
+    source: &SourceFile,
+    message: String,
+    at: Option<usize>,
+    help: &str,
+) -> Box<PlanDiagnostic> {
     let mut d = PlanDiagnostic::new("hyoka::baseline", Severity::Error, message);
     if let Some(at) = at {
         d = d.in_file(source).label(at..at, "here");
     }
-    d.help(help.to_string())
+    Box::new(d.help(help.to_string()))
 }
 
 /// The byte offset of a 1-based line and column.
 fn offset(text: &str, line: usize, column: usize) -> usize {
-    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     (start + column.saturating_sub(1)).min(text.len())
 }
 
 /// Reads a baseline: the JSON output of `hyoka check` (its `findings[].fingerprint`)
 /// or its SARIF output (`runs[].results[].partialFingerprints`).
-pub fn parse(source: &SourceFile) -> Result<Baseline, PlanDiagnostic> {
+pub fn parse(source: &SourceFile) -> Result<Baseline, Box<PlanDiagnostic>> {
     const HELP: &str =
         "a baseline is the output of `hyoka check --format json` (or `--write-baseline FILE`)";
     let value: serde_json::Value = serde_json::from_str(&source.text).map_err(|e| {
@@ -48,7 +57,10 @@ pub fn parse(source: &SourceFile) -> Result<Baseline, PlanDiagnostic> {
     let not_baseline = || {
         error(
             source,
-            format!("`{}` is not a hyoka check result: it has no `findings`", source.name),
+            format!(
+                "`{}` is not a hyoka check result: it has no `findings`",
+                source.name
+            ),
             None,
             HELP,
         )
@@ -56,14 +68,21 @@ pub fn parse(source: &SourceFile) -> Result<Baseline, PlanDiagnostic> {
     if let Some(findings) = value.get("findings") {
         let findings = findings.as_array().ok_or_else(not_baseline)?;
         for (i, f) in findings.iter().enumerate() {
-            let fp = f.get("fingerprint").and_then(|v| v.as_str()).ok_or_else(|| {
-                error(
-                    source,
-                    format!("finding {} of `{}` has no `fingerprint`", i + 1, source.name),
-                    None,
-                    HELP,
-                )
-            })?;
+            let fp = f
+                .get("fingerprint")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| {
+                    error(
+                        source,
+                        format!(
+                            "finding {} of `{}` has no `fingerprint`",
+                            i + 1,
+                            source.name
+                        ),
+                        None,
+                        HELP,
+                    )
+                })?;
             fingerprints.insert(fp.to_ascii_lowercase());
         }
     } else if let Some(runs) = value.get("runs").and_then(|r| r.as_array()) {

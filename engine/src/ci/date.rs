@@ -29,9 +29,15 @@ impl Date {
         }
         let digits = |r: std::ops::Range<usize>| -> Option<u32> {
             let s = &text[r];
-            s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse().ok())?
+            s.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| s.parse().ok())?
         };
-        Date::new(digits(0..4)? as i32, digits(5..7)? as u8, digits(8..10)? as u8)
+        Date::new(
+            digits(0..4)? as i32,
+            digits(5..7)? as u8,
+            digits(8..10)? as u8,
+        )
     }
 
     /// Today in UTC, from the system clock.
@@ -91,7 +97,10 @@ mod tests {
     #[test]
     fn days_since_epoch() {
         assert_eq!(Date::from_days_since_epoch(0).to_string(), "1970-01-01");
-        assert_eq!(Date::from_days_since_epoch(19_782).to_string(), "2024-02-29");
+        assert_eq!(
+            Date::from_days_since_epoch(19_782).to_string(),
+            "2024-02-29"
+        );
         assert_eq!(Date::from_days_since_epoch(-1).to_string(), "1969-12-31");
     }
 }

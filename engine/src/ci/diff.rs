@@ -9,8 +9,9 @@
 //! costs and reviews of a project) and the derived values that changed
 //! (by default `rate`, `grade` and `suggested`: the achievement rate, the
 //! grade and the review outcome), with one sentence that says what the
-//! change does ("this change lowers the target from 300 to 200, below its
-//! baseline 261, and turns its grade from B to A"). Findings are listed as
+//! change does ("this change lowers the 2025 target from 300 to 200 (below
+//! its 2016 baseline 261) and turns its grade from B to A and its rate from
+//! 79.3% to 119%"). Findings are listed as
 //! new, resolved, or changed (same fingerprint, other severity or
 //! message).
 //!
@@ -54,7 +55,7 @@ pub struct Delta {
     pub name: String,
     pub old: Option<String>,
     pub new: Option<String>,
-    /// What the new value means (`below the baseline 261 (2016)`).
+    /// What the new value means (`below its 2016 baseline 261`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -150,6 +151,7 @@ struct EntitySnap {
     direction: Option<Direction>,
     baseline: Option<(Number, String)>,
     target: Option<Number>,
+    target_year: Option<i32>,
 }
 
 fn kind_label(c: &Corpus, e: &EntityRef) -> &'static str {
@@ -188,11 +190,15 @@ fn indicator_inputs(c: &Corpus, i: &Indicator, snap: &mut EntitySnap) {
         };
         inputs.push(("target".to_string(), format!("{what} ({})", t.year.value)));
         snap.target = t.value.as_ref().and_then(|v| number(&v.value));
+        snap.target_year = Some(t.year.value);
     }
     if let Some(b) = &i.baseline {
-        let text = format!("{} ({})", b.value.value, b.year.value);
-        inputs.push(("baseline".to_string(), text.clone()));
-        snap.baseline = number(&b.value.value).map(|n| (n, text));
+        inputs.push((
+            "baseline".to_string(),
+            format!("{} ({})", b.value.value, b.year.value),
+        ));
+        snap.baseline = number(&b.value.value)
+            .map(|n| (n, format!("{} baseline {}", b.year.value, b.value.value)));
     }
     for a in &i.actuals {
         let mut text = a.value.value.to_string();
@@ -218,7 +224,10 @@ fn indicator_inputs(c: &Corpus, i: &Indicator, snap: &mut EntitySnap) {
         let other = &c.indicators[l.indicator as usize];
         inputs.push((
             "same_as".to_string(),
-            format!("{}/{}", c.plans[other.plan as usize].id.value, other.id.value),
+            format!(
+                "{}/{}",
+                c.plans[other.plan as usize].id.value, other.id.value
+            ),
         ));
     }
     snap.inputs = inputs;
@@ -228,7 +237,10 @@ fn project_inputs(p: &Project, snap: &mut EntitySnap) {
     let mut inputs = vec![("status".to_string(), lower(p.status.value))];
     for cost in &p.costs {
         let unit = cost.unit.as_deref().unwrap_or("");
-        inputs.push((format!("cost {}", cost.year.value), format!("{}{unit}", cost.value.value)));
+        inputs.push((
+            format!("cost {}", cost.year.value),
+            format!("{}{unit}", cost.value.value),
+        ));
     }
     for r in &p.reviews {
         inputs.push((format!("review {}", r.year.value), r.outcome.value.clone()));
@@ -236,12 +248,25 @@ fn project_inputs(p: &Project, snap: &mut EntitySnap) {
     snap.inputs = inputs;
 }
 
+/// `n` as a percentage to one decimal, rounded half away from zero
+/// (`0.79333…` → `79.3%`, `1.19` → `119%`).
+fn percent(n: Number) -> String {
+    let (num, den) = (i128::from(n.numer()), i128::from(n.denom()).max(1));
+    let q = num * 1000;
+    let tenths = (2 * q.abs() + den) / (2 * den) * q.signum();
+    let sign = if tenths < 0 { "-" } else { "" };
+    let (int, frac) = (tenths.abs() / 10, tenths.abs() % 10);
+    if frac == 0 {
+        format!("{sign}{int}%")
+    } else {
+        format!("{sign}{int}.{frac}%")
+    }
+}
+
 /// A derived value as text; rates (values named `…rate`) as percentages.
 fn show(program: &Program, side: &Side<'_>, name: &str, v: &OwnedValue) -> String {
     if let (true, OwnedValue::Num(n)) = (name.ends_with("rate"), v) {
-        if let Some(p) = n.mul(Number::from_i64(100)).ok().and_then(|x| x.round(1).ok()) {
-            return format!("{p}%");
-        }
+        return percent(*n);
     }
     program.show(v.as_value(), &side.evaluation.data)
 }
@@ -254,7 +279,13 @@ fn snapshot(side: &Side<'_>, values: &[&str]) -> Snapshot {
         entities: HashMap::new(),
         findings: Vec::new(),
     };
-    let key = |e: &EntityRef| -> Key { (kind_label(c, e), e.plan_id(c).to_string(), e.id(c).to_string()) };
+    let key = |e: &EntityRef| -> Key {
+        (
+            kind_label(c, e),
+            e.plan_id(c).to_string(),
+            e.id(c).to_string(),
+        )
+    };
     let add = |snap: &mut Snapshot, e: EntityRef| -> Key {
         let k = key(&e);
         if !snap.entities.contains_key(&k) {
@@ -263,7 +294,9 @@ fn snapshot(side: &Side<'_>, values: &[&str]) -> Snapshot {
                 ..EntitySnap::default()
             };
             match e.kind {
-                EntityKind::Indicator => indicator_inputs(c, &c.indicators[e.index as usize], &mut s),
+                EntityKind::Indicator => {
+                    indicator_inputs(c, &c.indicators[e.index as usize], &mut s)
+                }
                 EntityKind::Project => project_inputs(&c.projects[e.index as usize], &mut s),
                 _ => {}
             }
@@ -274,16 +307,40 @@ fn snapshot(side: &Side<'_>, values: &[&str]) -> Snapshot {
     };
     // Entities in file order: plans, then each table in corpus order.
     for i in 0..c.plans.len() as u32 {
-        add(&mut snap, EntityRef { kind: EntityKind::Plan, index: i });
+        add(
+            &mut snap,
+            EntityRef {
+                kind: EntityKind::Plan,
+                index: i,
+            },
+        );
     }
     for i in 0..c.nodes.len() as u32 {
-        add(&mut snap, EntityRef { kind: EntityKind::Node, index: i });
+        add(
+            &mut snap,
+            EntityRef {
+                kind: EntityKind::Node,
+                index: i,
+            },
+        );
     }
     for i in 0..c.projects.len() as u32 {
-        add(&mut snap, EntityRef { kind: EntityKind::Project, index: i });
+        add(
+            &mut snap,
+            EntityRef {
+                kind: EntityKind::Project,
+                index: i,
+            },
+        );
     }
     for i in 0..c.indicators.len() as u32 {
-        add(&mut snap, EntityRef { kind: EntityKind::Indicator, index: i });
+        add(
+            &mut snap,
+            EntityRef {
+                kind: EntityKind::Indicator,
+                index: i,
+            },
+        );
     }
     for (d, derive) in side.program.derives().iter().enumerate() {
         if !values.contains(&derive.name.as_str()) {
@@ -313,7 +370,7 @@ fn snapshot(side: &Side<'_>, values: &[&str]) -> Snapshot {
             fingerprint: f.fingerprint(c),
             rule: f.rule.clone(),
             severity: f.severity.as_str(),
-            entity: f.entity_name.clone(),
+            entity: format!("{}/{}", f.entity.plan_id(c), f.entity.id(c)),
             message: f.message.clone(),
             file: p.as_ref().map(|p| p.file.clone()),
             line: p.as_ref().map(|p| p.line),
@@ -334,7 +391,10 @@ fn deltas(old: &[(String, String)], new: &[(String, String)]) -> Vec<Delta> {
         if !seen.insert(k.as_str()) {
             continue;
         }
-        let (o, n) = (old_map.get(k.as_str()).copied(), new_map.get(k.as_str()).copied());
+        let (o, n) = (
+            old_map.get(k.as_str()).copied(),
+            new_map.get(k.as_str()).copied(),
+        );
         if o != n {
             out.push(Delta {
                 name: k.clone(),
@@ -348,41 +408,75 @@ fn deltas(old: &[(String, String)], new: &[(String, String)]) -> Vec<Delta> {
     out
 }
 
-/// `below the baseline 261 (2016)` when a target is on the wrong side of
+/// `below its 2016 baseline 261` when a target is on the wrong side of
 /// its baseline for its direction.
 fn target_note(s: &EntitySnap) -> Option<String> {
     let (t, (b, text)) = (s.target?, s.baseline.as_ref()?);
     match s.direction? {
-        Direction::Increase if t < *b => Some(format!("below the baseline {text}")),
-        Direction::Decrease if t > *b => Some(format!("above the baseline {text}")),
+        Direction::Increase if t < *b => Some(format!("below its {text}")),
+        Direction::Decrease if t > *b => Some(format!("above its {text}")),
         _ => None,
     }
 }
 
-fn value_phrase(v: &Delta, with_subject: bool) -> String {
-    let (o, n) = (v.old.as_deref().unwrap_or("—"), v.new.as_deref().unwrap_or("—"));
-    let what = match v.name.as_str() {
-        "grade" => "grade",
-        "rate" => "rate",
+/// The order effects are told in: grade, review outcome, rate, others.
+fn effect_rank(name: &str) -> usize {
+    match name {
+        "grade" => 0,
+        "suggested" => 1,
+        "rate" => 2,
+        _ => 3,
+    }
+}
+
+fn value_name(name: &str) -> &str {
+    match name {
         "suggested" => "suggested review outcome",
         other => other,
-    };
-    if with_subject {
-        let verb = if v.name == "grade" { "turns" } else { "changes" };
-        format!("{verb} its {what} from {o} to {n}")
-    } else {
-        format!("{what} {o} → {n}")
     }
+}
+
+/// `turns its grade from B to A and its rate from 79.3% to 119%`.
+fn effects_sentence(values: &[Delta]) -> String {
+    let mut sorted: Vec<&Delta> = values.iter().collect();
+    sorted.sort_by_key(|v| effect_rank(&v.name));
+    let parts: Vec<String> = sorted
+        .iter()
+        .map(|v| {
+            format!(
+                "its {} from {} to {}",
+                value_name(&v.name),
+                v.old.as_deref().unwrap_or("—"),
+                v.new.as_deref().unwrap_or("—")
+            )
+        })
+        .collect();
+    let verb = if sorted.first().is_some_and(|v| v.name == "grade") {
+        "turns"
+    } else {
+        "changes"
+    };
+    format!("{verb} {}", join(&parts))
 }
 
 fn input_phrase(d: &Delta, old: &EntitySnap, new: &EntitySnap) -> String {
     let (o, n) = (d.old.as_deref(), d.new.as_deref());
     if d.name == "target" {
         if let (Some(a), Some(b)) = (old.target, new.target) {
-            let verb = if b < a { "lowers" } else if b > a { "raises" } else { "changes" };
-            let mut s = format!("{verb} the target from {} to {}", o.unwrap_or("—"), n.unwrap_or("—"));
+            let verb = if b < a {
+                "lowers"
+            } else if b > a {
+                "raises"
+            } else {
+                "changes"
+            };
+            let year = match (old.target_year, new.target_year) {
+                (Some(x), Some(y)) if x == y => format!("the {y} target"),
+                _ => "the target".to_string(),
+            };
+            let mut s = format!("{verb} {year} from {a} to {b}");
             if let Some(note) = &d.note {
-                s = format!("{s}, {note},");
+                s = format!("{s} ({note})");
             }
             return s;
         }
@@ -390,7 +484,12 @@ fn input_phrase(d: &Delta, old: &EntitySnap, new: &EntitySnap) -> String {
     match (o, n) {
         (None, Some(n)) => format!("adds the {} {n}", d.name),
         (Some(_), None) => format!("removes the {}", d.name),
-        (o, n) => format!("changes the {} from {} to {}", d.name, o.unwrap_or("—"), n.unwrap_or("—")),
+        (o, n) => format!(
+            "changes the {} from {} to {}",
+            d.name,
+            o.unwrap_or("—"),
+            n.unwrap_or("—")
+        ),
     }
 }
 
@@ -409,7 +508,13 @@ fn summary(e: &EntityDiff, old: Option<&EntitySnap>, new: Option<&EntitySnap>) -
             let vals: Vec<String> = e
                 .values
                 .iter()
-                .map(|v| format!("{} {}", v.name, v.new.as_deref().unwrap_or("—")))
+                .map(|v| {
+                    format!(
+                        "{} {}",
+                        value_name(&v.name),
+                        v.new.as_deref().unwrap_or("—")
+                    )
+                })
                 .collect();
             if vals.is_empty() {
                 format!("{label}: added")
@@ -423,21 +528,18 @@ fn summary(e: &EntityDiff, old: Option<&EntitySnap>, new: Option<&EntitySnap>) -
                 return label;
             };
             let inputs: Vec<String> = e.inputs.iter().map(|d| input_phrase(d, old, new)).collect();
-            if inputs.is_empty() {
-                let vals: Vec<String> = e.values.iter().map(|v| value_phrase(v, false)).collect();
-                return format!("{label}: {}", vals.join(", "));
+            match (inputs.is_empty(), e.values.is_empty()) {
+                (true, _) => format!("{label}: {}", effects_sentence(&e.values)),
+                (false, true) => format!(
+                    "{label}: this change {}; no rate, grade or review outcome changes",
+                    join(&inputs)
+                ),
+                (false, false) => format!(
+                    "{label}: this change {} and {}",
+                    join(&inputs),
+                    effects_sentence(&e.values)
+                ),
             }
-            let vals: Vec<String> = e.values.iter().map(|v| value_phrase(v, true)).collect();
-            let mut s = format!("{label}: this change {}", join(&inputs));
-            if s.ends_with(',') {
-                s.pop();
-            }
-            if vals.is_empty() {
-                s.push_str("; no rate, grade or outcome changes");
-            } else {
-                s = format!("{s} and {}", join(&vals));
-            }
-            s
         }
     }
 }
@@ -474,7 +576,8 @@ pub fn compare(old: &Side<'_>, new: &Side<'_>, values: &[&str]) -> Diff {
                 .filter_map(|v| m.get(*v).map(|x| (v.to_string(), x.clone())))
                 .collect()
         };
-        let vals = deltas(&to_list(&os.values), &to_list(&ns.values));
+        let mut vals = deltas(&to_list(&os.values), &to_list(&ns.values));
+        vals.sort_by_key(|v| effect_rank(&v.name));
         if change == Change::Changed && inputs.is_empty() && vals.is_empty() {
             continue;
         }
@@ -491,8 +594,16 @@ pub fn compare(old: &Side<'_>, new: &Side<'_>, values: &[&str]) -> Diff {
         e.summary = summary(&e, o, n);
         diff.entities.push(e);
     }
-    let old_by: HashMap<&str, &FindingRef> = a.findings.iter().map(|f| (f.fingerprint.as_str(), f)).collect();
-    let new_by: HashMap<&str, &FindingRef> = b.findings.iter().map(|f| (f.fingerprint.as_str(), f)).collect();
+    let old_by: HashMap<&str, &FindingRef> = a
+        .findings
+        .iter()
+        .map(|f| (f.fingerprint.as_str(), f))
+        .collect();
+    let new_by: HashMap<&str, &FindingRef> = b
+        .findings
+        .iter()
+        .map(|f| (f.fingerprint.as_str(), f))
+        .collect();
     for f in &b.findings {
         match old_by.get(f.fingerprint.as_str()) {
             None => diff.new_findings.push(f.clone()),
@@ -546,15 +657,27 @@ pub fn summary_line(d: &Diff) -> String {
     }
     let findings = d.new_findings.len() + d.resolved_findings.len() + d.changed_findings.len();
     parts.push(plural(findings, "finding", "findings"));
-    let entities = d.entities.iter().filter(|e| !e.inputs.is_empty() || e.change != Change::Changed).count();
-    format!(
-        "{} differ ({} new, {} resolved, {} changed findings; {} with changed plan data)",
-        join(&parts),
-        d.new_findings.len(),
-        d.resolved_findings.len(),
-        d.changed_findings.len(),
-        plural(entities, "entity", "entities"),
-    )
+    let mut line = format!("{} differ", join(&parts));
+    if findings > 0 {
+        line.push_str(&format!(
+            " ({} new, {} resolved, {} changed)",
+            d.new_findings.len(),
+            d.resolved_findings.len(),
+            d.changed_findings.len()
+        ));
+    }
+    let entities = d
+        .entities
+        .iter()
+        .filter(|e| !e.inputs.is_empty() || e.change != Change::Changed)
+        .count();
+    if entities > 0 {
+        line.push_str(&format!(
+            "; plan data changed for {}",
+            plural(entities, "entity", "entities")
+        ));
+    }
+    line
 }
 
 fn finding_text(out: &mut String, sign: &str, f: &FindingRef) {
@@ -562,7 +685,10 @@ fn finding_text(out: &mut String, sign: &str, f: &FindingRef) {
         (Some(file), Some(l), Some(c)) => format!(" ({file}:{l}:{c})"),
         _ => String::new(),
     };
-    out.push_str(&format!("  {sign} {} {} {}{at}\n", f.severity, f.rule, f.entity));
+    out.push_str(&format!(
+        "  {sign} {} {} {}{at}\n",
+        f.severity, f.rule, f.entity
+    ));
     for line in f.message.lines() {
         out.push_str(&format!("      {line}\n"));
     }
@@ -579,14 +705,20 @@ pub fn render_text(d: &Diff, labels: &Labels) -> String {
         for e in &d.entities {
             out.push_str(&format!("  {}\n", e.summary));
             for delta in e.inputs.iter().chain(&e.values) {
-                let (o, n) = (delta.old.as_deref().unwrap_or("—"), delta.new.as_deref().unwrap_or("—"));
+                let (o, n) = (
+                    delta.old.as_deref().unwrap_or("—"),
+                    delta.new.as_deref().unwrap_or("—"),
+                );
                 if e.change == Change::Changed {
                     out.push_str(&format!("      {}: {o} → {n}\n", delta.name));
                 }
             }
         }
     }
-    if !d.new_findings.is_empty() || !d.resolved_findings.is_empty() || !d.changed_findings.is_empty() {
+    if !d.new_findings.is_empty()
+        || !d.resolved_findings.is_empty()
+        || !d.changed_findings.is_empty()
+    {
         out.push_str("\nFindings (+ new, - resolved, ~ changed)\n");
         for f in &d.new_findings {
             finding_text(&mut out, "+", f);

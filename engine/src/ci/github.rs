@@ -16,7 +16,9 @@ use crate::diagnostic::Severity;
 
 /// Escapes the message of a workflow command.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a property value of a workflow command.
@@ -62,7 +64,13 @@ pub fn render(o: &Outcome<'_>, show: Severity) -> String {
         if let Some(h) = &d.help {
             message = format!("{message}\nhelp: {h}");
         }
-        line(&mut out, d.severity, diagnostic_place(d).as_ref(), &d.code, &message);
+        line(
+            &mut out,
+            d.severity,
+            diagnostic_place(d).as_ref(),
+            &d.code,
+            &message,
+        );
     }
     for r in o.shown() {
         let f = &r.finding;
@@ -90,10 +98,22 @@ pub fn render(o: &Outcome<'_>, show: Severity) -> String {
         if let Some(h) = &d.help {
             message = format!("{message}\nhelp: {h}");
         }
-        line(&mut out, d.severity, diagnostic_place(d).as_ref(), &d.code, &message);
+        line(
+            &mut out,
+            d.severity,
+            diagnostic_place(d).as_ref(),
+            &d.code,
+            &message,
+        );
     }
     for e in &o.failures {
-        line(&mut out, Severity::Error, None, "hyoka::eval", &e.to_string());
+        line(
+            &mut out,
+            Severity::Error,
+            None,
+            "hyoka::eval",
+            &e.to_string(),
+        );
     }
     out
 }

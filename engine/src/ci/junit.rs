@@ -44,6 +44,15 @@ impl Suite {
     }
 }
 
+/// `1 finding`, `2 findings`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// Characters XML 1.0 cannot hold are dropped.
 fn clean(s: &str) -> String {
     s.chars()
@@ -64,7 +73,10 @@ fn finding_line(o: &Outcome<'_>, r: &Reported) -> String {
     }
     if r.status == Status::Waived {
         if let Some(w) = o.waiver_of(r) {
-            line = format!("{line}\n  waived until {} by {}: {}", w.expires, w.owner, w.reason);
+            line = format!(
+                "{line}\n  waived until {} by {}: {}",
+                w.expires, w.owner, w.reason
+            );
         }
     }
     line
@@ -87,7 +99,12 @@ fn suites(o: &Outcome<'_>) -> Vec<Suite> {
     rules.sort();
     // Files: those of the corpus in order, then any other file a load
     // diagnostic points into.
-    let mut files: Vec<String> = o.corpus.files.iter().map(|f| display_path(&f.name)).collect();
+    let mut files: Vec<String> = o
+        .corpus
+        .files
+        .iter()
+        .map(|f| display_path(&f.name))
+        .collect();
     for d in o.load_diagnostics() {
         if let Some(p) = diagnostic_place(d) {
             if !files.contains(&p.file) {
@@ -97,8 +114,15 @@ fn suites(o: &Outcome<'_>) -> Vec<Suite> {
     }
     let mut by_file: BTreeMap<(String, String), Vec<&Reported>> = BTreeMap::new();
     for r in o.shown() {
-        let file = o.places(&r.finding).first().map(|p| p.file.clone()).unwrap_or_default();
-        by_file.entry((file, r.finding.rule.clone())).or_default().push(r);
+        let file = o
+            .places(&r.finding)
+            .first()
+            .map(|p| p.file.clone())
+            .unwrap_or_default();
+        by_file
+            .entry((file, r.finding.rule.clone()))
+            .or_default()
+            .push(r);
     }
     let mut out = Vec::new();
     for file in &files {
@@ -115,36 +139,59 @@ fn suites(o: &Outcome<'_>) -> Vec<Suite> {
                 file: Some(file.clone()),
                 ..Case::default()
             };
-            let text = load.iter().map(|d| diagnostic_line(d)).collect::<Vec<_>>().join("\n");
-            let errors = load.iter().filter(|d| d.severity == crate::Severity::Error).count();
+            let text = load
+                .iter()
+                .map(|d| diagnostic_line(d))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let errors = load
+                .iter()
+                .filter(|d| d.severity == crate::Severity::Error)
+                .count();
             if errors > 0 {
-                case.error = Some(("hyoka::plan".into(), format!("{errors} load errors"), text));
+                case.error = Some(("hyoka::plan".into(), count(errors, "load error"), text));
             } else if load.iter().any(|d| fail_on.fails(d.severity)) {
-                case.failure = Some(("hyoka::plan".into(), format!("{} load warnings", load.len()), text));
+                case.failure = Some((
+                    "hyoka::plan".into(),
+                    count(load.len(), "load warning"),
+                    text,
+                ));
             } else {
                 case.out.push(text);
             }
             cases.push(case);
         }
         for rule in &rules {
-            let found = by_file.remove(&(file.clone(), rule.clone())).unwrap_or_default();
+            let found = by_file
+                .remove(&(file.clone(), rule.clone()))
+                .unwrap_or_default();
             let mut case = Case {
                 name: rule.clone(),
                 classname: file.clone(),
                 file: Some(file.clone()),
                 ..Case::default()
             };
-            let reported: Vec<&&Reported> = found.iter().filter(|r| r.status != Status::Waived).collect();
-            let failing = reported.iter().filter(|r| fail_on.fails(r.finding.severity)).count();
+            let reported: Vec<&&Reported> = found
+                .iter()
+                .filter(|r| r.status != Status::Waived)
+                .collect();
+            let failing = reported
+                .iter()
+                .filter(|r| fail_on.fails(r.finding.severity))
+                .count();
             let lines: Vec<String> = found.iter().map(|r| finding_line(o, r)).collect();
             if failing > 0 {
                 case.failure = Some((
                     rule.clone(),
-                    format!("{failing} findings at or above {}", fail_on.as_str()),
+                    format!(
+                        "{} at or above {}",
+                        count(failing, "finding"),
+                        fail_on.as_str()
+                    ),
                     lines.join("\n"),
                 ));
             } else if reported.is_empty() && !found.is_empty() {
-                case.skipped = Some(format!("{} findings waived", found.len()));
+                case.skipped = Some(format!("{} waived", count(found.len(), "finding")));
                 case.out = lines;
             } else {
                 case.out = lines;
@@ -167,7 +214,8 @@ fn suites(o: &Outcome<'_>) -> Vec<Suite> {
             ..Case::default()
         });
     }
-    let waiver_diags: Vec<&PlanDiagnostic> = o.diagnostics[o.load_diagnostics().len()..].iter().collect();
+    let waiver_diags: Vec<&PlanDiagnostic> =
+        o.diagnostics[o.load_diagnostics().len()..].iter().collect();
     let mut waivers = Case {
         name: "waivers".into(),
         classname: "hyoka".into(),
@@ -175,12 +223,27 @@ fn suites(o: &Outcome<'_>) -> Vec<Suite> {
         ..Case::default()
     };
     if !waiver_diags.is_empty() {
-        let text = waiver_diags.iter().map(|d| diagnostic_line(d)).collect::<Vec<_>>().join("\n");
-        let errors = waiver_diags.iter().filter(|d| d.severity == crate::Severity::Error).count();
+        let text = waiver_diags
+            .iter()
+            .map(|d| diagnostic_line(d))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let errors = waiver_diags
+            .iter()
+            .filter(|d| d.severity == crate::Severity::Error)
+            .count();
         if errors > 0 {
-            waivers.error = Some(("hyoka::waiver".into(), format!("{errors} malformed waivers"), text));
+            waivers.error = Some((
+                "hyoka::waiver".into(),
+                count(errors, "malformed waiver"),
+                text,
+            ));
         } else if waiver_diags.iter().any(|d| fail_on.fails(d.severity)) {
-            waivers.failure = Some(("hyoka::waiver::unused".into(), format!("{} unused waivers", waiver_diags.len()), text));
+            waivers.failure = Some((
+                "hyoka::waiver::unused".into(),
+                count(waiver_diags.len(), "unused waiver"),
+                text,
+            ));
         } else {
             waivers.out.push(text);
         }
@@ -192,8 +255,17 @@ fn suites(o: &Outcome<'_>) -> Vec<Suite> {
         ..Case::default()
     };
     if !o.failures.is_empty() {
-        let text = o.failures.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n");
-        evaluation.error = Some(("hyoka::eval".into(), format!("{} rule evaluations failed", o.failures.len()), text));
+        let text = o
+            .failures
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        evaluation.error = Some((
+            "hyoka::eval".into(),
+            format!("{} failed", count(o.failures.len(), "rule evaluation")),
+            text,
+        ));
     }
     hyoka.push(evaluation);
     out.push(Suite {
@@ -211,7 +283,10 @@ fn write_case(w: &mut Writer<Vec<u8>>, case: &Case) -> std::io::Result<()> {
     if let Some(f) = &case.file {
         el = el.with_attribute(("file", clean(f).as_str()));
     }
-    let empty = case.failure.is_none() && case.error.is_none() && case.skipped.is_none() && case.out.is_empty();
+    let empty = case.failure.is_none()
+        && case.error.is_none()
+        && case.skipped.is_none()
+        && case.out.is_empty();
     if empty {
         el.write_empty()?;
         return Ok(());
@@ -259,9 +334,18 @@ fn write(o: &Outcome<'_>) -> std::io::Result<Vec<u8>> {
                 w.create_element("testsuite")
                     .with_attribute(("name", clean(&s.name).as_str()))
                     .with_attribute(("tests", s.cases.len().to_string().as_str()))
-                    .with_attribute(("failures", s.count(|c| c.failure.is_some()).to_string().as_str()))
-                    .with_attribute(("errors", s.count(|c| c.error.is_some()).to_string().as_str()))
-                    .with_attribute(("skipped", s.count(|c| c.skipped.is_some()).to_string().as_str()))
+                    .with_attribute((
+                        "failures",
+                        s.count(|c| c.failure.is_some()).to_string().as_str(),
+                    ))
+                    .with_attribute((
+                        "errors",
+                        s.count(|c| c.error.is_some()).to_string().as_str(),
+                    ))
+                    .with_attribute((
+                        "skipped",
+                        s.count(|c| c.skipped.is_some()).to_string().as_str(),
+                    ))
                     .write_inner_content(|w| {
                         for case in &s.cases {
                             write_case(w, case)?;

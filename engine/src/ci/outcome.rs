@@ -201,7 +201,7 @@ impl<'a> Outcome<'a> {
                 };
                 let mut help = "remove the waiver, or correct its `rule` or `entity`".to_string();
                 if let Some(hint) = entity_hint(&w.target, corpus) {
-                    help = format!("{hint}; {help}");
+                    help = format!("{hint}\n{help}");
                 }
                 diagnostics.push(
                     PlanDiagnostic::new(
@@ -251,7 +251,13 @@ impl<'a> Outcome<'a> {
     pub fn only_files(&mut self, files: &HashSet<FileId>) {
         self.changes = true;
         for r in &mut self.findings {
-            if r.hidden.is_none() && !r.finding.places.iter().any(|(s, _)| files.contains(&s.file)) {
+            if r.hidden.is_none()
+                && !r
+                    .finding
+                    .places
+                    .iter()
+                    .any(|(s, _)| files.contains(&s.file))
+            {
                 r.hidden = Some(Hidden::OutsideChanges);
             }
         }
@@ -363,7 +369,10 @@ impl<'a> Outcome<'a> {
     /// Where a waiver is written: its file and line.
     pub fn waiver_place(&self, w: &Waiver) -> Option<(String, usize)> {
         let source = self.waivers_source.as_ref()?;
-        Some((display_path(&source.name), line_col(&source.text, w.span.start).0))
+        Some((
+            display_path(&source.name),
+            line_col(&source.text, w.span.start).0,
+        ))
     }
 
     /// The note added to a finding whose waiver expired.

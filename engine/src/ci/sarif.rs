@@ -48,7 +48,8 @@ fn problem_severity(s: Severity) -> &'static str {
 pub fn uri(path: &str) -> String {
     let mut out = String::new();
     let absolute = path.starts_with('/');
-    let windows_drive = path.len() > 2 && path.as_bytes()[1] == b':' && path.as_bytes()[0].is_ascii_alphabetic();
+    let windows_drive =
+        path.len() > 2 && path.as_bytes()[1] == b':' && path.as_bytes()[0].is_ascii_alphabetic();
     if absolute {
         out.push_str("file://");
     } else if windows_drive {
@@ -56,7 +57,9 @@ pub fn uri(path: &str) -> String {
     }
     for b in path.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
             b':' if windows_drive => out.push(':'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

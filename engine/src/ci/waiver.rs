@@ -32,7 +32,14 @@ use crate::model::{Corpus, SourceFile};
 pub const WAIVERS_FILE: &str = "hyoka-waivers.toml";
 
 /// The keys of a `[[waiver]]` table.
-const KEYS: &[&str] = &["rule", "entity", "fingerprint", "reason", "owner", "expires"];
+const KEYS: &[&str] = &[
+    "rule",
+    "entity",
+    "fingerprint",
+    "reason",
+    "owner",
+    "expires",
+];
 
 /// What a waiver is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,15 +149,27 @@ pub fn parse(source: SourceFile, rules: &[&str]) -> Waivers {
                 None => "a waivers file holds only `[[waiver]]` tables".to_string(),
             };
             w.errors.push(
-                error(&source, "unknown_key", format!("unknown key `{name}` in the waivers file"), key.span(), "unknown key")
-                    .help(help),
+                error(
+                    &source,
+                    "unknown_key",
+                    format!("unknown key `{name}` in the waivers file"),
+                    key.span(),
+                    "unknown key",
+                )
+                .help(help),
             );
             continue;
         }
         let Some(tables) = value.get_ref().as_array() else {
             w.errors.push(
-                error(&source, "wrong_type", "`waiver` must be a list of tables, written `[[waiver]]`".into(), value.span(), "expected `[[waiver]]`")
-                    .help("write each waiver as a `[[waiver]]` table"),
+                error(
+                    &source,
+                    "wrong_type",
+                    "`waiver` must be a list of tables, written `[[waiver]]`".into(),
+                    value.span(),
+                    "expected `[[waiver]]`",
+                )
+                .help("write each waiver as a `[[waiver]]` table"),
             );
             continue;
         };
@@ -160,10 +179,18 @@ pub fn parse(source: SourceFile, rules: &[&str]) -> Waivers {
             }
         }
     }
+    w.errors
+        .sort_by_key(|d| d.labels.first().map_or(0, |(r, _)| r.start));
     w
 }
 
-fn error(source: &SourceFile, code: &str, message: String, range: Range<usize>, label: &str) -> PlanDiagnostic {
+fn error(
+    source: &SourceFile,
+    code: &str,
+    message: String,
+    range: Range<usize>,
+    label: &str,
+) -> PlanDiagnostic {
     PlanDiagnostic::new(format!("hyoka::waiver::{code}"), Severity::Error, message)
         .in_file(source)
         .label(range, label)
@@ -180,8 +207,14 @@ fn string<'a>(
         Some(s) if !s.trim().is_empty() => Some(s),
         Some(_) => {
             errors.push(
-                error(source, "empty", format!("`{key}` of a waiver is empty"), value.span(), "empty")
-                    .help(format!("give the waiver's `{key}`")),
+                error(
+                    source,
+                    "empty",
+                    format!("`{key}` of a waiver is empty"),
+                    value.span(),
+                    "empty",
+                )
+                .help(format!("give the waiver's `{key}`")),
             );
             None
         }
@@ -190,7 +223,10 @@ fn string<'a>(
                 error(
                     source,
                     "wrong_type",
-                    format!("`{key}` of a waiver must be a string, found {}", value.get_ref().type_str()),
+                    format!(
+                        "`{key}` of a waiver must be a string, found {}",
+                        value.get_ref().type_str()
+                    ),
                     value.span(),
                     "expected a string",
                 )
@@ -210,8 +246,14 @@ fn read_waiver(
     let span = table.span();
     let Some(entries) = table.get_ref().as_table() else {
         errors.push(
-            error(source, "wrong_type", "a waiver must be a table".into(), span, "expected a table")
-                .help("write each waiver as a `[[waiver]]` table"),
+            error(
+                source,
+                "wrong_type",
+                "a waiver must be a table".into(),
+                span,
+                "expected a table",
+            )
+            .help("write each waiver as a `[[waiver]]` table"),
         );
         return None;
     };
@@ -224,16 +266,28 @@ fn read_waiver(
                 None => format!("the keys of a waiver are: {}", KEYS.join(", ")),
             };
             errors.push(
-                error(source, "unknown_key", format!("unknown key `{name}` in a waiver"), key.span(), "unknown key")
-                    .help(help),
+                error(
+                    source,
+                    "unknown_key",
+                    format!("unknown key `{name}` in a waiver"),
+                    key.span(),
+                    "unknown key",
+                )
+                .help(help),
             );
         }
     }
     let at_start = span.start..span.start;
     let mut missing = |key: &str, help: &str| {
         errors.push(
-            error(source, "missing_key", format!("waiver has no `{key}`"), at_start.clone(), &format!("`{key}` is required here"))
-                .help(help.to_string()),
+            error(
+                source,
+                "missing_key",
+                format!("waiver has no `{key}`"),
+                at_start.clone(),
+                &format!("`{key}` is required here"),
+            )
+            .help(help.to_string()),
         );
     };
     let (rule_v, reason_v, owner_v, expires_v) = (
@@ -243,16 +297,28 @@ fn read_waiver(
         entries.get("expires"),
     );
     if rule_v.is_none() {
-        missing("rule", "name the rule whose finding is waived: `rule = \"PACK.ID\"` (see `hyoka rules`)");
+        missing(
+            "rule",
+            "name the rule whose finding is waived: `rule = \"PACK.ID\"` (see `hyoka rules`)",
+        );
     }
     if reason_v.is_none() {
-        missing("reason", "say why the finding is accepted: `reason = \"…\"`");
+        missing(
+            "reason",
+            "say why the finding is accepted: `reason = \"…\"`",
+        );
     }
     if owner_v.is_none() {
-        missing("owner", "say who answers for the waiver: `owner = \"…\"` (a person or a department)");
+        missing(
+            "owner",
+            "say who answers for the waiver: `owner = \"…\"` (a person or a department)",
+        );
     }
     if expires_v.is_none() {
-        missing("expires", "every waiver ends: `expires = 2025-03-31` (the last day it holds)");
+        missing(
+            "expires",
+            "every waiver ends: `expires = 2025-03-31` (the last day it holds)",
+        );
     }
     let target_v = match (entries.get("entity"), entries.get("fingerprint")) {
         (None, None) => {
@@ -264,8 +330,16 @@ fn read_waiver(
         }
         (Some(_), Some(fp)) => {
             errors.push(
-                error(source, "both_targets", "waiver has both `entity` and `fingerprint`".into(), fp.span(), "second target")
-                    .help("a waiver names its finding either by `entity` or by `fingerprint`; remove one"),
+                error(
+                    source,
+                    "both_targets",
+                    "waiver has both `entity` and `fingerprint`".into(),
+                    fp.span(),
+                    "second target",
+                )
+                .help(
+                    "a waiver names its finding either by `entity` or by `fingerprint`; remove one",
+                ),
             );
             None
         }
@@ -327,8 +401,14 @@ fn read_waiver(
         };
         if date.is_none() {
             errors.push(
-                error(source, "bad_date", "`expires` must be a date `YYYY-MM-DD`".into(), v.span(), "not a date")
-                    .help("write the last day the waiver holds: `expires = 2025-03-31`"),
+                error(
+                    source,
+                    "bad_date",
+                    "`expires` must be a date `YYYY-MM-DD`".into(),
+                    v.span(),
+                    "not a date",
+                )
+                .help("write the last day the waiver holds: `expires = 2025-03-31`"),
             );
         }
         date.map(|d| (d, v.span()))
@@ -363,9 +443,23 @@ pub fn entity_hint(target: &Target, corpus: &Corpus) -> Option<String> {
     };
     let id = id.as_deref().filter(|i| *i != "*")?;
     let c = corpus;
-    let ids: Vec<&str> = c.nodes.iter().filter(|n| n.plan == p).map(|n| n.id.value.as_str())
-        .chain(c.projects.iter().filter(|x| x.plan == p).map(|x| x.id.value.as_str()))
-        .chain(c.indicators.iter().filter(|x| x.plan == p).map(|x| x.id.value.as_str()))
+    let ids: Vec<&str> = c
+        .nodes
+        .iter()
+        .filter(|n| n.plan == p)
+        .map(|n| n.id.value.as_str())
+        .chain(
+            c.projects
+                .iter()
+                .filter(|x| x.plan == p)
+                .map(|x| x.id.value.as_str()),
+        )
+        .chain(
+            c.indicators
+                .iter()
+                .filter(|x| x.plan == p)
+                .map(|x| x.id.value.as_str()),
+        )
         .collect();
     if ids.contains(&id) {
         return None;

@@ -18,7 +18,7 @@ use crate::eval::Evaluation;
 use crate::finding::{EntityKind, Finding};
 use crate::model::{
     Amount, Corpus, Direction, Indicator, IndicatorIdx, Level, NodeIdx, Observation, Owner,
-    PlanKind, ProjectIdx, ProjectStatus, SourceFile,
+    PlanKind, ProjectIdx, ProjectStatus, RevisionKind, SourceFile,
 };
 use crate::schema::OUTCOMES;
 
@@ -305,6 +305,25 @@ impl Reader<'_, '_> {
             value_reason: self.missing_reason(obj, "current"),
             previous_grade: previous.and_then(|p| self.grade_in(p, obj)),
             previous_rate: previous.and_then(|p| self.rate_in(p, obj, "rate")),
+            revisions: i
+                .revisions
+                .iter()
+                .map(|r| RevisionCell {
+                    kind: match r.kind {
+                        RevisionKind::Added => "added",
+                        RevisionKind::Replaced => "replaced",
+                        RevisionKind::TargetRevised => "target_revised",
+                    }
+                    .to_string(),
+                    year: r.year.map(|y| y.value),
+                    from: r.from.and_then(|a| a.value.number()).map(decimal),
+                    to: r.to.and_then(|a| a.value.number()).map(decimal),
+                    by: r
+                        .by
+                        .map(|b| c.indicators[b.value as usize].id.value.clone()),
+                    reason: r.reason.as_ref().map(|x| x.value.clone()),
+                })
+                .collect(),
         }
     }
 
@@ -348,10 +367,8 @@ impl Reader<'_, '_> {
             labels,
             counted_indicators.iter().map(|&i| self.grade(self.ind(i))),
         );
-        let project_grades = distribution(
-            labels,
-            counted.iter().map(|&p| self.grade(self.project(p))),
-        );
+        let project_grades =
+            distribution(labels, counted.iter().map(|&p| self.grade(self.project(p))));
         let measures: Vec<NodeIdx> = plan
             .nodes
             .iter()
@@ -548,7 +565,11 @@ impl Reader<'_, '_> {
                     rate: self.rate(obj, "rate"),
                     grade: self.grade(obj),
                     suggested: self.suggested(p),
-                    indicators: pr.indicators.iter().map(|&i| self.indicator_row(i)).collect(),
+                    indicators: pr
+                        .indicators
+                        .iter()
+                        .map(|&i| self.indicator_row(i))
+                        .collect(),
                 }
             })
             .collect();
@@ -650,10 +671,7 @@ impl Reader<'_, '_> {
                 };
                 entities.iter().all(|e| {
                     e.kind == EntityKind::Indicator
-                        && !matches!(
-                            c.indicators[e.index as usize].under,
-                            Owner::Project(_)
-                        )
+                        && !matches!(c.indicators[e.index as usize].under, Owner::Project(_))
                 }) || entities.iter().all(|e| e.kind == EntityKind::Node)
             })
             .map(|f| self.finding_item(f))
@@ -784,13 +802,25 @@ impl Reader<'_, '_> {
             for &n in &plan.nodes {
                 let node = &c.nodes[n as usize];
                 if node.level == Level::Measure {
-                    change(pid, "measure", self.node(n), &node.id.value, &node.name.value);
+                    change(
+                        pid,
+                        "measure",
+                        self.node(n),
+                        &node.id.value,
+                        &node.name.value,
+                    );
                 }
             }
             for &p in &plan.projects {
                 let pr = &c.projects[p as usize];
                 if pr.relisted_from.is_none() {
-                    change(pid, "project", self.project(p), &pr.id.value, &pr.name.value);
+                    change(
+                        pid,
+                        "project",
+                        self.project(p),
+                        &pr.id.value,
+                        &pr.name.value,
+                    );
                 }
             }
             for &i in &plan.indicators {
@@ -798,7 +828,13 @@ impl Reader<'_, '_> {
                 if self.is_relisted_indicator(ind) {
                     continue;
                 }
-                change(pid, "indicator", self.ind(i), &ind.id.value, &ind.name.value);
+                change(
+                    pid,
+                    "indicator",
+                    self.ind(i),
+                    &ind.id.value,
+                    &ind.name.value,
+                );
                 if let Some(m) = self.moved_away(prev, i) {
                     moved_away.push(m);
                 }
@@ -827,8 +863,8 @@ impl Reader<'_, '_> {
             Direction::Increase => to < from && to < target,
             Direction::Decrease => to > from && to > target,
             Direction::Maintain => {
-                let d0 = from.sub(target).and_then(Number::abs).ok()?;
-                let d1 = to.sub(target).and_then(Number::abs).ok()?;
+                let d0 = from.checked_sub(target).and_then(Number::abs).ok()?;
+                let d1 = to.checked_sub(target).and_then(Number::abs).ok()?;
                 d1 > d0
             }
         };
@@ -908,7 +944,10 @@ fn plan_kind_name(k: PlanKind) -> &'static str {
 
 /// Counts of each label (every label of `labels`, then any other seen),
 /// with shares of the total.
-fn distribution(labels: &[String], grades: impl Iterator<Item = Option<String>>) -> Vec<GradeCount> {
+fn distribution(
+    labels: &[String],
+    grades: impl Iterator<Item = Option<String>>,
+) -> Vec<GradeCount> {
     let mut order: Vec<String> = labels.to_vec();
     let mut counts = vec![0usize; order.len()];
     for g in grades.flatten() {
@@ -984,7 +1023,11 @@ fn cross_table(
     }
 }
 
-fn departments(r: &Reader<'_, '_>, plans: &[PlanReport], labels: &[String]) -> Vec<DepartmentReport> {
+fn departments(
+    r: &Reader<'_, '_>,
+    plans: &[PlanReport],
+    labels: &[String],
+) -> Vec<DepartmentReport> {
     let mut map: BTreeMap<(String, bool, String), Vec<DepartmentIndicator>> = BTreeMap::new();
     let mut grades: BTreeMap<(String, bool, String), Vec<Option<String>>> = BTreeMap::new();
     for plan in plans {
@@ -1001,14 +1044,16 @@ fn departments(r: &Reader<'_, '_>, plans: &[PlanReport], labels: &[String]) -> V
                 i.department.is_none(),
                 i.department.clone().unwrap_or_default(),
             );
-            map.entry(key.clone()).or_default().push(DepartmentIndicator {
-                plan: i.plan.clone(),
-                id: i.id.clone(),
-                name: i.name.clone(),
-                rate: i.rate,
-                grade: i.grade.clone(),
-                unrated_reason: i.unrated_reason.clone(),
-            });
+            map.entry(key.clone())
+                .or_default()
+                .push(DepartmentIndicator {
+                    plan: i.plan.clone(),
+                    id: i.id.clone(),
+                    name: i.name.clone(),
+                    rate: i.rate,
+                    grade: i.grade.clone(),
+                    unrated_reason: i.unrated_reason.clone(),
+                });
             grades.entry(key).or_default().push(i.grade.clone());
         }
     }

@@ -66,7 +66,10 @@ fn rgb(hex: &str) -> RGBColor {
 type Res = Result<(), Box<dyn std::error::Error>>;
 
 /// A legend strip: a swatch and a label per entry.
-fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, entries: &[(String, RGBColor)]) -> Res
+fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[(String, RGBColor)],
+) -> Res
 where
     DB::ErrorType: 'static,
 {
@@ -76,7 +79,7 @@ where
         area.draw(&Text::new(
             label.clone(),
             (x + 20, 15),
-            (FONT, 14)
+            (FONT, 17)
                 .into_font()
                 .color(&BLACK)
                 .pos(Pos::new(HPos::Left, VPos::Center)),
@@ -101,7 +104,11 @@ fn finish(svg: String, ok: Res) -> String {
 
 /// Horizontal 100 % bars, one per row, split by grade; counts written in
 /// the segments.
-pub fn share_bars(rows: &[(String, Vec<usize>)], grades: &[String], scale: Option<&ScaleInfo>) -> String {
+pub fn share_bars(
+    rows: &[(String, Vec<usize>)],
+    grades: &[String],
+    scale: Option<&ScaleInfo>,
+) -> String {
     let colors: Vec<RGBColor> = grade_colors(grades, scale).iter().map(|c| rgb(c)).collect();
     let names: Vec<String> = rows.iter().map(|(n, _)| n.clone()).collect();
     let height = 70 + 44 * rows.len() as u32;
@@ -137,7 +144,8 @@ pub fn share_bars(rows: &[(String, Vec<usize>)], grades: &[String], scale: Optio
                     .unwrap_or_default(),
                 _ => String::new(),
             })
-            .label_style((FONT, 14))
+            .label_style((FONT, 17))
+            .light_line_style(TRANSPARENT)
             .draw()?;
         for (ri, (_, counts)) in rows.iter().enumerate() {
             let y = n - 1 - ri as i32;
@@ -152,7 +160,10 @@ pub fn share_bars(rows: &[(String, Vec<usize>)], grades: &[String], scale: Optio
                 }
                 let x1 = x0 + c as f64 * 100.0 / total as f64;
                 let mut r = Rectangle::new(
-                    [(x0, SegmentValue::Exact(y)), (x1, SegmentValue::Exact(y + 1))],
+                    [
+                        (x0, SegmentValue::Exact(y)),
+                        (x1, SegmentValue::Exact(y + 1)),
+                    ],
                     colors[k % colors.len()].filled(),
                 );
                 r.set_margin(6, 6, 0, 0);
@@ -161,7 +172,7 @@ pub fn share_bars(rows: &[(String, Vec<usize>)], grades: &[String], scale: Optio
                     chart.draw_series(std::iter::once(Text::new(
                         c.to_string(),
                         ((x0 + x1) / 2.0, SegmentValue::CenterOf(y)),
-                        (FONT, 14)
+                        (FONT, 17)
                             .into_font()
                             .color(&BLACK)
                             .pos(Pos::new(HPos::Center, VPos::Center)),
@@ -178,7 +189,10 @@ pub fn share_bars(rows: &[(String, Vec<usize>)], grades: &[String], scale: Optio
 
 /// Horizontal stacked bars of counts: one per category, split by grade.
 pub fn count_bars(t: &CrossTable, scale: Option<&ScaleInfo>) -> String {
-    let colors: Vec<RGBColor> = grade_colors(&t.grades, scale).iter().map(|c| rgb(c)).collect();
+    let colors: Vec<RGBColor> = grade_colors(&t.grades, scale)
+        .iter()
+        .map(|c| rgb(c))
+        .collect();
     let names: Vec<String> = t.rows.iter().map(|r| r.category.clone()).collect();
     let max = t.rows.iter().map(|r| r.total).max().unwrap_or(0).max(1);
     let height = 70 + 34 * t.rows.len().max(1) as u32;
@@ -220,7 +234,8 @@ pub fn count_bars(t: &CrossTable, scale: Option<&ScaleInfo>) -> String {
                     .unwrap_or_default(),
                 _ => String::new(),
             })
-            .label_style((FONT, 14))
+            .label_style((FONT, 17))
+            .light_line_style(TRANSPARENT)
             .draw()?;
         for (ri, r) in t.rows.iter().enumerate() {
             let y = n - 1 - ri as i32;
@@ -231,7 +246,10 @@ pub fn count_bars(t: &CrossTable, scale: Option<&ScaleInfo>) -> String {
                 }
                 let x1 = x0 + c as f64;
                 let mut rect = Rectangle::new(
-                    [(x0, SegmentValue::Exact(y)), (x1, SegmentValue::Exact(y + 1))],
+                    [
+                        (x0, SegmentValue::Exact(y)),
+                        (x1, SegmentValue::Exact(y + 1)),
+                    ],
                     colors[k % colors.len()].filled(),
                 );
                 rect.set_margin(5, 5, 0, 0);
@@ -240,7 +258,7 @@ pub fn count_bars(t: &CrossTable, scale: Option<&ScaleInfo>) -> String {
                     chart.draw_series(std::iter::once(Text::new(
                         c.to_string(),
                         ((x0 + x1) / 2.0, SegmentValue::CenterOf(y)),
-                        (FONT, 13)
+                        (FONT, 16)
                             .into_font()
                             .color(&BLACK)
                             .pos(Pos::new(HPos::Center, VPos::Center)),
@@ -307,7 +325,9 @@ pub fn trajectory(i: &IndicatorRow, year: i32) -> Option<String> {
         .collect();
     let (mut lo, mut hi) = ys
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| (a.min(y), b.max(y)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
+            (a.min(y), b.max(y))
+        });
     if lo == hi {
         lo -= 1.0_f64.max(lo.abs() * 0.1);
         hi += 1.0_f64.max(hi.abs() * 0.1);
@@ -355,8 +375,8 @@ pub fn trajectory(i: &IndicatorRow, year: i32) -> Option<String> {
             .y_labels(6)
             .y_label_formatter(&|v| axis_number(*v))
             .y_desc(unit.as_str())
-            .label_style((FONT, 13))
-            .light_line_style(WHITE.mix(0.0))
+            .label_style((FONT, 16))
+            .light_line_style(TRANSPARENT)
             .draw()?;
         // The evaluation year.
         chart.draw_series(LineSeries::new(
@@ -366,7 +386,7 @@ pub fn trajectory(i: &IndicatorRow, year: i32) -> Option<String> {
         chart.draw_series(std::iter::once(Text::new(
             format!("評価年度 {year}"),
             (year as f64, hi),
-            (FONT, 12)
+            (FONT, 15)
                 .into_font()
                 .color(&rgb("#666666"))
                 .pos(Pos::new(HPos::Center, VPos::Top)),
@@ -394,9 +414,12 @@ pub fn trajectory(i: &IndicatorRow, year: i32) -> Option<String> {
             target_color.filled(),
         )))?;
         chart.draw_series(std::iter::once(Text::new(
-            format!("目標 {}", t.value.as_ref().map_or(String::new(), |v| v.grouped())),
+            format!(
+                "目標 {}",
+                t.value.as_ref().map_or(String::new(), |v| v.grouped())
+            ),
             (t.year as f64, tv),
-            (FONT, 13)
+            (FONT, 16)
                 .into_font()
                 .color(&target_color)
                 .pos(Pos::new(HPos::Right, VPos::Bottom)),

@@ -51,8 +51,21 @@ pub fn render(d: &ReportData, bom: bool) -> Vec<u8> {
             .map_or(String::new(), |p| p.name.clone())
     };
     let mut header: Vec<String> = [
-        "計画ID", "計画名", "指標ID", "指標名", "部分", "上位区分", "上位ID", "上位名", "施策ID",
-        "事業ID", "担当所属", "単位", "方向", "基準年度", "基準値",
+        "計画ID",
+        "計画名",
+        "指標ID",
+        "指標名",
+        "部分",
+        "上位区分",
+        "上位ID",
+        "上位名",
+        "施策ID",
+        "事業ID",
+        "担当所属",
+        "単位",
+        "方向",
+        "基準年度",
+        "基準値",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -106,7 +119,9 @@ pub fn render(d: &ReportData, bom: bool) -> Vec<u8> {
             r.department.clone().unwrap_or_default(),
             r.unit.clone().unwrap_or_default(),
             r.direction.as_deref().map_or("", direction_ja).to_string(),
-            r.baseline.as_ref().map_or(String::new(), |b| b.year.to_string()),
+            r.baseline
+                .as_ref()
+                .map_or(String::new(), |b| b.year.to_string()),
             r.baseline.as_ref().map_or(String::new(), obs),
         ];
         let mut notes = Vec::new();

@@ -389,6 +389,22 @@ pub struct IndicatorRow {
     /// The grade in the compare year.
     pub previous_grade: Option<String>,
     pub previous_rate: Option<Percent>,
+    /// Revision markers (【追加】【変更】【修正】).
+    pub revisions: Vec<RevisionCell>,
+}
+
+/// A revision marker of an indicator.
+#[derive(Clone, Debug, Serialize)]
+pub struct RevisionCell {
+    /// `added` (【追加】), `replaced` (【変更】), `target_revised` (【修正】).
+    pub kind: String,
+    pub year: Option<i32>,
+    /// The revised target: from and to.
+    pub from: Option<Dec>,
+    pub to: Option<Dec>,
+    /// The replacing indicator's id.
+    pub by: Option<String>,
+    pub reason: Option<String>,
 }
 
 /// A department and its indicators.

@@ -42,7 +42,7 @@ nav ul { margin: .25rem 0; padding-left: 1.25rem; }
 .note { border-left: 4px solid #E69F00; background: #fff8e6; padding: .5rem .75rem; margin: .75rem 0; }
 .table-wrap { overflow-x: auto; margin: .75rem 0; }
 .table-wrap:focus { outline: 2px solid #0072B2; }
-table { border-collapse: collapse; font-size: .9rem; }
+table { border-collapse: collapse; font-size: .9rem; min-width: min(100%, 26rem); }
 caption { text-align: left; font-weight: bold; padding: .25rem 0; caption-side: top; }
 th, td { border: 1px solid var(--line); padding: .25rem .5rem; vertical-align: top; }
 thead th { background: var(--head); white-space: nowrap; }
@@ -50,6 +50,8 @@ th[scope=row] { text-align: left; font-weight: normal; }
 td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 tr.total th, tr.total td { font-weight: bold; background: #fafafa; }
 .grade { text-align: center; font-weight: bold; white-space: nowrap; }
+.columns { display: flex; flex-wrap: wrap; gap: 0 2rem; align-items: flex-start; }
+.column { flex: 1 1 26rem; min-width: 0; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 30rem), 1fr)); gap: 1rem; }
 figure { margin: .75rem 0; }
 figure svg { max-width: 100%; height: auto; display: block; }
@@ -65,33 +67,43 @@ ul ul { margin: .1rem 0 .4rem; }
   table { font-size: 8.5pt; }
   tr, figure, .note { break-inside: avoid; }
   h2, h3, h4, h5 { break-after: avoid; }
-  .charts { display: block; }
+  .charts, .columns { display: block; }
   figure svg { max-width: 16cm; }
 }
 "#;
 
 /// Renders the report as one HTML file.
 pub fn render(d: &ReportData) -> String {
-    let labels = d
-        .scale
-        .as_ref()
-        .map(|s| s.labels())
-        .unwrap_or_default();
+    let labels = d.scale.as_ref().map(|s| s.labels()).unwrap_or_default();
     let colors = grade_colors(&labels, d.scale.as_ref());
     let mut out = String::new();
     let title = format!("年次評価報告書 {}年度", d.year);
     out.push_str("<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(out, "<meta name=\"generator\" content=\"hyoka {}\">", esc(&d.provenance.tool_version));
+    let _ = writeln!(
+        out,
+        "<meta name=\"generator\" content=\"hyoka {}\">",
+        esc(&d.provenance.tool_version)
+    );
     let _ = writeln!(out, "<title>{}</title>", esc(&title));
     out.push_str("<style>");
     out.push_str(STYLE);
     for (i, c) in colors.iter().enumerate() {
         // A light tint of the chart colour behind the grade, dark text.
-        let _ = writeln!(out, ".g{i} {{ background: {c}33; box-shadow: inset 4px 0 0 {c}; }}");
+        let _ = writeln!(
+            out,
+            ".g{i} {{ background: {c}33; box-shadow: inset 4px 0 0 {c}; }}"
+        );
     }
     out.push_str("</style>\n</head>\n<body>\n");
-    let blocks = layout(d, true);
+    render_blocks(&mut out, &layout(d, true), d.changes.is_some());
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// Renders `blocks`; `changes` says whether the report has a changes
+/// section (for the table of contents).
+fn render_blocks(out: &mut String, blocks: &[Block], changes: bool) {
     let mut i = 0;
     while i < blocks.len() {
         match &blocks[i] {
@@ -125,12 +137,21 @@ pub fn render(d: &ReportData) -> String {
                     out.push_str("</ul>\n");
                 }
             }
-            Block::Table(t) => table(&mut out, t),
+            Block::Table(t) => table(out, t),
+            Block::Columns(columns) => {
+                out.push_str("<div class=\"columns\">\n");
+                for c in columns {
+                    out.push_str("<div class=\"column\">\n");
+                    render_blocks(out, c, changes);
+                    out.push_str("</div>\n");
+                }
+                out.push_str("</div>\n");
+            }
             Block::Chart { .. } => {
                 // A run of charts shares one grid.
                 out.push_str("<div class=\"charts\">\n");
                 while let Some(Block::Chart { svg, caption }) = blocks.get(i) {
-                    figure(&mut out, svg, caption);
+                    figure(out, svg, caption);
                     i += 1;
                 }
                 out.push_str("</div>\n");
@@ -143,7 +164,12 @@ pub fn render(d: &ReportData) -> String {
                 out.push_str("<nav aria-label=\"目次\">\n<strong>目次</strong>\n<ul>\n");
                 out.push_str("<li><a href=\"#plans\">計画別の評価</a>\n<ul>\n");
                 for (anchor, name) in entries {
-                    let _ = writeln!(out, "<li><a href=\"#{}\">{}</a></li>", esc(anchor), esc(name));
+                    let _ = writeln!(
+                        out,
+                        "<li><a href=\"#{}\">{}</a></li>",
+                        esc(anchor),
+                        esc(name)
+                    );
                 }
                 out.push_str("</ul></li>\n");
                 for (anchor, name) in [
@@ -153,16 +179,16 @@ pub fn render(d: &ReportData) -> String {
                 ] {
                     let _ = writeln!(out, "<li><a href=\"#{anchor}\">{name}</a></li>");
                 }
-                if d.changes.is_some() {
+                if changes {
                     out.push_str("<li><a href=\"#changes\">前年度からの変化</a></li>\n");
                 }
-                out.push_str("<li><a href=\"#provenance\">再現のための情報</a></li>\n</ul>\n</nav>\n");
+                out.push_str(
+                    "<li><a href=\"#provenance\">再現のための情報</a></li>\n</ul>\n</nav>\n",
+                );
             }
         }
         i += 1;
     }
-    out.push_str("</body>\n</html>\n");
-    out
 }
 
 fn figure(out: &mut String, svg: &str, caption: &str) {
@@ -197,7 +223,11 @@ fn table(out: &mut String, t: &Table) {
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for r in &t.rows {
-        out.push_str(if r.total { "<tr class=\"total\">" } else { "<tr>" });
+        out.push_str(if r.total {
+            "<tr class=\"total\">"
+        } else {
+            "<tr>"
+        });
         for (i, c) in r.cells.iter().enumerate() {
             let numeric = t.columns.get(i).is_some_and(|c| c.numeric);
             if i == 0 {

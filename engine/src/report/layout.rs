@@ -9,9 +9,7 @@
 
 use super::chart;
 use super::data::*;
-use super::text_fmt::{
-    change_ja, direction_ja, level_ja, plan_kind_ja, severity_ja, status_ja,
-};
+use super::text_fmt::{change_ja, direction_ja, level_ja, plan_kind_ja, severity_ja, status_ja};
 
 /// One block of the document.
 #[derive(Clone, Debug)]
@@ -29,11 +27,17 @@ pub enum Block {
     List(Vec<Item>),
     Table(Table),
     /// A chart (HTML only): inline SVG and its caption.
-    Chart { svg: String, caption: String },
+    Chart {
+        svg: String,
+        caption: String,
+    },
     /// A line of code (the command that makes the report again).
     Code(String),
     /// Anchors to the plans' sections.
     Contents(Vec<(String, String)>),
+    /// Blocks to compare, side by side where the page is wide enough
+    /// (one after the other in Markdown).
+    Columns(Vec<Vec<Block>>),
 }
 
 /// A list item with optional sub-items.
@@ -171,6 +175,22 @@ fn remarks(i: &IndicatorRow) -> String {
     if i.cumulative {
         r.push("累計".into());
     }
+    for v in &i.revisions {
+        let year = v.year.map(|y| format!("{y}年度")).unwrap_or_default();
+        r.push(match v.kind.as_str() {
+            "added" => format!("【追加】{year}"),
+            "replaced" => match &v.by {
+                Some(by) => format!("【変更】{year}（{by}へ）"),
+                None => format!("【変更】{year}"),
+            },
+            _ => match (&v.from, &v.to) {
+                (Some(a), Some(b)) => {
+                    format!("【修正】{year} 目標値 {}→{}", a.grouped(), b.grouped())
+                }
+                _ => format!("【修正】{year}"),
+            },
+        });
+    }
     if i.monitoring && i.unrated_reason.is_none() {
         r.push("モニタリング指標".into());
     }
@@ -219,7 +239,11 @@ fn indicator_table(caption: String, rows: &[IndicatorRow], g: &Grades, project: 
                     cell(if i.actuals.is_empty() {
                         "—".into()
                     } else {
-                        i.actuals.iter().map(observed).collect::<Vec<_>>().join("、")
+                        i.actuals
+                            .iter()
+                            .map(observed)
+                            .collect::<Vec<_>>()
+                            .join("、")
                     }),
                     cell(target(&i.target)),
                     cell(pct(&i.rate)),
@@ -369,7 +393,11 @@ pub fn layout(d: &ReportData, charts: bool) -> Vec<Block> {
     };
     for dep in &d.departments {
         let mut cells = vec![
-            cell(dep.department.clone().unwrap_or_else(|| "（記載なし）".into())),
+            cell(
+                dep.department
+                    .clone()
+                    .unwrap_or_else(|| "（記載なし）".into()),
+            ),
             cell(dep.municipality.clone()),
         ];
         cells.extend(
@@ -384,13 +412,16 @@ pub fn layout(d: &ReportData, charts: bool) -> Vec<Block> {
         out.push(Block::Table(summary));
     }
     for dep in &d.departments {
-        let name = dep
-            .department
-            .clone()
-            .unwrap_or_else(|| "担当所属の記載がない指標".into());
-        out.push(h(3, format!("{}（{}）", name, dep.municipality)));
+        let title = match &dep.department {
+            Some(name) => format!("{name}（{}）", dep.municipality),
+            None => format!("担当所属の記載がない指標（{}）", dep.municipality),
+        };
+        out.push(h(3, title.clone()));
         out.push(Block::Table(Table {
-            caption: format!("{name}の指標"),
+            caption: match &dep.department {
+                Some(_) => format!("{title}の指標"),
+                None => title,
+            },
             columns: vec![
                 col("指標", false),
                 col("計画", false),
@@ -457,7 +488,10 @@ fn plan_blocks(out: &mut Vec<Block>, p: &PlanReport, d: &ReportData, g: &Grades,
             c.listed, c.relisted, c.counted
         );
         if c.new > 0 || c.completed > 0 {
-            s.push_str(&format!("（うち新規{}事業・完了{}事業）", c.new, c.completed));
+            s.push_str(&format!(
+                "（うち新規{}事業・完了{}事業）",
+                c.new, c.completed
+            ));
         }
         facts.push(Item::new(s));
     }
@@ -477,16 +511,25 @@ fn plan_blocks(out: &mut Vec<Block>, p: &PlanReport, d: &ReportData, g: &Grades,
             &p.indicator_grades,
             g,
         )));
-        dist_rows.push(("指標".into(), p.indicator_grades.iter().map(|c| c.count).collect()));
+        dist_rows.push((
+            "指標".into(),
+            p.indicator_grades.iter().map(|c| c.count).collect(),
+        ));
     }
     if p.measure_grades.iter().any(|c| c.count > 0) {
         out.push(Block::Table(distribution_table(
-            format!("{}: 施策の評価（{}年度、指標の達成率の平均）", p.name, d.year),
+            format!(
+                "{}: 施策の評価（{}年度、指標の達成率の平均）",
+                p.name, d.year
+            ),
             "施策数",
             &p.measure_grades,
             g,
         )));
-        dist_rows.push(("施策".into(), p.measure_grades.iter().map(|c| c.count).collect()));
+        dist_rows.push((
+            "施策".into(),
+            p.measure_grades.iter().map(|c| c.count).collect(),
+        ));
     }
     if c.counted > 0 {
         out.push(Block::Table(distribution_table(
@@ -495,7 +538,10 @@ fn plan_blocks(out: &mut Vec<Block>, p: &PlanReport, d: &ReportData, g: &Grades,
             &p.project_grades,
             g,
         )));
-        dist_rows.push(("事業".into(), p.project_grades.iter().map(|c| c.count).collect()));
+        dist_rows.push((
+            "事業".into(),
+            p.project_grades.iter().map(|c| c.count).collect(),
+        ));
     }
     if charts && !dist_rows.is_empty() {
         let grades: Vec<String> = p.indicator_grades.iter().map(|c| c.grade.clone()).collect();
@@ -505,45 +551,72 @@ fn plan_blocks(out: &mut Vec<Block>, p: &PlanReport, d: &ReportData, g: &Grades,
         });
     }
 
+    // hyoka's table and the city's published ones, side by side.
+    let mut columns: Vec<Vec<Block>> = Vec::new();
     if let Some(t) = &p.category_table {
-        out.push(h(4, "取組内容別の評価".into()));
-        out.push(Block::Table(cross_table(
-            format!(
-                "hyokaの集計: 取組内容 × 評価（{}年度、全{}事業のうち再掲{}事業を除く{}事業）",
-                d.year, c.listed, c.relisted, c.counted
-            ),
-            "取組内容",
-            t,
-        )));
+        let mut col = vec![
+            h(5, "hyokaの集計".into()),
+            Block::Table(cross_table(
+                format!(
+                    "hyokaの集計: 取組内容 × 評価（{}年度、全{}事業のうち再掲{}事業を除く{}事業）",
+                    d.year, c.listed, c.relisted, c.counted
+                ),
+                "取組内容",
+                t,
+            )),
+        ];
         if charts {
-            out.push(Block::Chart {
+            col.push(Block::Chart {
                 svg: chart::count_bars(t, d.scale.as_ref()),
                 caption: "hyokaの集計: 取組内容別の評価（事業数）".into(),
             });
         }
+        columns.push(col);
     }
     for r in &p.recorded {
-        let year = r.year.map_or("年度の記載なし".into(), |y| format!("{y}年度"));
-        out.push(h(4, format!("市の公表値: {}", r.title)));
-        out.push(Block::Table(cross_table(
-            format!("市の公表値（原資料の転記、hyokaの算出ではない）: {}（{}）", r.title, year),
-            "取組内容",
-            &r.table,
-        )));
+        let year = r
+            .year
+            .map_or("年度の記載なし".into(), |y| format!("{y}年度"));
+        let mut col = vec![
+            h(5, format!("市の公表値: {}", r.title)),
+            Block::Table(cross_table(
+                format!(
+                    "市の公表値（原資料の転記、hyokaの算出ではない）: {}（{}）",
+                    r.title, year
+                ),
+                "取組内容",
+                &r.table,
+            )),
+        ];
         if let Some(n) = &r.note {
-            out.push(Block::Note(format!("原資料の注記: {n}")));
+            col.push(Block::Note(format!("原資料の注記: {n}")));
         }
         if charts {
-            out.push(Block::Chart {
+            col.push(Block::Chart {
                 svg: chart::count_bars(&r.table, d.scale.as_ref()),
                 caption: format!("市の公表値: {}（事業数）", r.title),
             });
         }
+        columns.push(col);
+    }
+    if !columns.is_empty() {
+        out.push(h(
+            4,
+            if p.recorded.is_empty() {
+                "取組内容別の評価".into()
+            } else {
+                "取組内容別の評価（hyokaの集計と市の公表値）".into()
+            },
+        ));
+        out.push(Block::Columns(columns));
     }
 
     // Indicators by node.
-    let with_indicators: Vec<&NodeReport> =
-        p.nodes.iter().filter(|n| !n.indicators.is_empty()).collect();
+    let with_indicators: Vec<&NodeReport> = p
+        .nodes
+        .iter()
+        .filter(|n| !n.indicators.is_empty())
+        .collect();
     let empty_measures: Vec<&NodeReport> = p
         .nodes
         .iter()
@@ -574,7 +647,12 @@ fn plan_blocks(out: &mut Vec<Block>, p: &PlanReport, d: &ReportData, g: &Grades,
         } else {
             format!("{} {} {} の指標", level_ja(&n.level), n.id, n.name)
         };
-        out.push(Block::Table(indicator_table(caption, &n.indicators, g, false)));
+        out.push(Block::Table(indicator_table(
+            caption,
+            &n.indicators,
+            g,
+            false,
+        )));
         if charts {
             trajectory_charts(out, &n.indicators, d.year);
         }
@@ -713,7 +791,10 @@ fn review_blocks(out: &mut Vec<Block>, d: &ReportData, g: &Grades) {
             id: None,
         });
         out.push(Block::Table(Table {
-            caption: format!("{name}: 事業ごとの見直しの提案と理由（{}事業）", items.len()),
+            caption: format!(
+                "{name}: 事業ごとの見直しの提案と理由（{}事業）",
+                items.len()
+            ),
             columns: vec![
                 col("事業", false),
                 col("取組内容", false),
@@ -794,7 +875,11 @@ fn findings_blocks(out: &mut Vec<Block>, d: &ReportData) {
         count(&f.warning),
         count(&f.info)
     )));
-    for (severity, groups) in [("error", &f.error), ("warning", &f.warning), ("info", &f.info)] {
+    for (severity, groups) in [
+        ("error", &f.error),
+        ("warning", &f.warning),
+        ("info", &f.info),
+    ] {
         if groups.is_empty() {
             continue;
         }
@@ -815,7 +900,10 @@ fn findings_blocks(out: &mut Vec<Block>, d: &ReportData) {
                 id: None,
             });
             out.push(Block::List(
-                rf.items.iter().map(|i| Item::new(finding_line(i))).collect(),
+                rf.items
+                    .iter()
+                    .map(|i| Item::new(finding_line(i)))
+                    .collect(),
             ));
         }
     }
@@ -835,7 +923,10 @@ fn changes_blocks(out: &mut Vec<Block>, d: &ReportData, g: &Grades) {
     };
     out.push(Block::Heading {
         level: 2,
-        text: format!("前年度からの変化（{}年度 → {}年度）", c.compare_year, d.year),
+        text: format!(
+            "前年度からの変化（{}年度 → {}年度）",
+            c.compare_year, d.year
+        ),
         id: Some("changes".into()),
     });
     out.push(Block::Heading {
@@ -844,7 +935,9 @@ fn changes_blocks(out: &mut Vec<Block>, d: &ReportData, g: &Grades) {
         id: None,
     });
     if c.grades.is_empty() {
-        out.push(Block::Para("評価が変わった指標・施策・事業はありません。".into()));
+        out.push(Block::Para(
+            "評価が変わった指標・施策・事業はありません。".into(),
+        ));
     } else {
         out.push(Block::Table(Table {
             caption: format!("評価の変化（{}年度 → {}年度）", c.compare_year, d.year),
@@ -945,7 +1038,13 @@ fn provenance_blocks(out: &mut Vec<Block>, d: &ReportData) {
             })
             .collect()
     };
-    let file_cols = || vec![col("ファイル", false), col("バイト数", true), col("SHA-256", false)];
+    let file_cols = || {
+        vec![
+            col("ファイル", false),
+            col("バイト数", true),
+            col("SHA-256", false),
+        ]
+    };
     out.push(Block::Table(Table {
         caption: "計画ファイル".into(),
         columns: file_cols(),
@@ -987,7 +1086,11 @@ fn provenance_blocks(out: &mut Vec<Block>, d: &ReportData) {
     }));
     out.push(Block::Table(Table {
         caption: "パラメータ".into(),
-        columns: vec![col("パラメータ", false), col("値", false), col("設定元", false)],
+        columns: vec![
+            col("パラメータ", false),
+            col("値", false),
+            col("設定元", false),
+        ],
         rows: p
             .parameters
             .iter()

@@ -7,7 +7,15 @@ use super::layout::{layout, Block, Table};
 /// Renders the report as Markdown.
 pub fn render(d: &ReportData) -> String {
     let mut out = String::new();
-    for b in layout(d, false) {
+    blocks(&mut out, layout(d, false));
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+fn blocks(out: &mut String, list: Vec<Block>) {
+    for b in list {
         match b {
             Block::Heading { level, text, .. } => {
                 out.push_str(&"#".repeat(level as usize));
@@ -40,7 +48,12 @@ pub fn render(d: &ReportData) -> String {
                 }
                 out.push('\n');
             }
-            Block::Table(t) => table(&mut out, &t),
+            Block::Table(t) => table(out, &t),
+            Block::Columns(columns) => {
+                for c in columns {
+                    blocks(out, c);
+                }
+            }
             Block::Chart { .. } => {}
             Block::Code(c) => {
                 out.push_str("```sh\n");
@@ -59,10 +72,6 @@ pub fn render(d: &ReportData) -> String {
             }
         }
     }
-    while out.ends_with("\n\n") {
-        out.pop();
-    }
-    out
 }
 
 /// Text safe in a Markdown paragraph or table cell: no line breaks, and

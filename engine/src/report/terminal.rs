@@ -49,7 +49,12 @@ fn distribution(out: &mut String, st: &Style, what: &str, d: &[GradeCount]) {
     if total == 0 {
         return;
     }
-    let w = d.iter().map(|c| width(&c.grade)).max().unwrap_or(0).max(width("評価"));
+    let w = d
+        .iter()
+        .map(|c| width(&c.grade))
+        .max()
+        .unwrap_or(0)
+        .max(width("評価"));
     out.push_str(&format!(
         "  {}  {}  {}\n",
         pad_right("評価", w),
@@ -59,13 +64,18 @@ fn distribution(out: &mut String, st: &Style, what: &str, d: &[GradeCount]) {
     for c in d {
         let bar = "█".repeat((c.count * 30).div_ceil(total.max(1)).min(30));
         let bar = if c.count == 0 { String::new() } else { bar };
-        out.push_str(&format!(
-            "  {}  {}  {}  {}\n",
+        let mut line = format!(
+            "  {}  {}  {}",
             st.grade(&c.grade, pad_right(&c.grade, w)),
             pad_left(&c.count.to_string(), 6),
             pad_left(&format!("{}%", c.percent), 7),
-            st.grade(&c.grade, bar)
-        ));
+        );
+        if !bar.is_empty() {
+            line.push_str("  ");
+            line.push_str(&st.grade(&c.grade, bar));
+        }
+        out.push_str(&line);
+        out.push('\n');
     }
     out.push_str(&format!(
         "  {}  {}\n",
@@ -82,11 +92,7 @@ fn cross(out: &mut String, st: &Style, t: &CrossTable) {
         .chain([width("取組内容"), width("計")])
         .max()
         .unwrap_or(0);
-    let widths: Vec<usize> = t
-        .grades
-        .iter()
-        .map(|g| width(g).max(4))
-        .collect();
+    let widths: Vec<usize> = t.grades.iter().map(|g| width(g).max(4)).collect();
     let mut line = format!("  {}", pad_right("取組内容", first));
     for (g, w) in t.grades.iter().zip(&widths) {
         line.push_str("  ");
@@ -119,7 +125,11 @@ pub fn render(d: &ReportData, color: bool) -> String {
         grades: labels
             .iter()
             .cloned()
-            .zip(grade_colors(&labels, d.scale.as_ref()).iter().map(|c| ansi(c)))
+            .zip(
+                grade_colors(&labels, d.scale.as_ref())
+                    .iter()
+                    .map(|c| ansi(c)),
+            )
             .collect(),
     };
     let mut out = String::new();
@@ -177,10 +187,7 @@ pub fn render(d: &ReportData, color: bool) -> String {
             cross(&mut out, &st, t);
         }
         for r in &p.recorded {
-            out.push_str(&format!(
-                "  市の公表値（原資料の転記）: {}\n",
-                r.title
-            ));
+            out.push_str(&format!("  市の公表値（原資料の転記）: {}\n", r.title));
             cross(&mut out, &st, &r.table);
         }
         for r in &p.remarks {
@@ -213,7 +220,10 @@ pub fn render(d: &ReportData, color: bool) -> String {
     if let Some(ch) = &d.changes {
         out.push_str(&format!(
             "{} 評価の変化 {}件、目標から遠ざかった指標 {}件\n",
-            st.bold(&format!("前年度からの変化（{}年度 → {}年度）:", ch.compare_year, d.year)),
+            st.bold(&format!(
+                "前年度からの変化（{}年度 → {}年度）:",
+                ch.compare_year, d.year
+            )),
             ch.grades.len(),
             ch.moved_away.len()
         ));
