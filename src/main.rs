@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Load the plans, run the rule packs and print findings; exit 1 on errors
+    /// Load the plans, run the rule packs and report findings (exit 0 clean, 1 findings, 2 bad input)
     Check(cmd::check::CheckArgs),
     /// Write the annual review report (Markdown, HTML, CSV, JSON)
     Report(cmd::report::ReportArgs),

@@ -453,41 +453,46 @@ fn sarif_points_at_the_plan_file_line() {
 
 // ----- JUnit -------------------------------------------------------------------
 
-/// The counts of a JUnit document, read back with an XML parser:
-/// `(testcases, failures, errors, skipped)` and the root's attributes.
-fn read_junit(xml: &str) -> ((usize, usize, usize, usize), Vec<(String, String)>) {
+/// A JUnit document read back with an XML parser: how many `<testcase>`,
+/// `<failure>`, `<error>` and `<skipped>` elements it has, and the
+/// attributes of `<testsuites>`.
+#[derive(Default)]
+struct Junit {
+    cases: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+    attrs: Vec<(String, String)>,
+}
+
+fn read_junit(xml: &str) -> Junit {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
-    let mut counts = (0, 0, 0, 0);
-    let mut root_attrs = Vec::new();
+    let mut j = Junit::default();
     loop {
         match reader.read_event().expect("well-formed XML") {
-            Event::Start(e) | Event::Empty(e) => {
-                let name = e.name().0.to_string();
-                match name.as_str() {
-                    "testsuites" => {
-                        for a in e.attributes() {
-                            let a = a.unwrap();
-                            root_attrs.push((
-                                a.key.0.to_string(),
-                                a.normalized_value(quick_xml::XmlVersion::Explicit1_0)
-                                    .unwrap()
-                                    .into_owned(),
-                            ));
-                        }
+            Event::Start(e) | Event::Empty(e) => match e.name().0 {
+                "testsuites" => {
+                    for a in e.attributes() {
+                        let a = a.unwrap();
+                        let value = a
+                            .normalized_value(quick_xml::XmlVersion::Explicit1_0)
+                            .unwrap()
+                            .into_owned();
+                        j.attrs.push((a.key.0.to_string(), value));
                     }
-                    "testcase" => counts.0 += 1,
-                    "failure" => counts.1 += 1,
-                    "error" => counts.2 += 1,
-                    "skipped" => counts.3 += 1,
-                    _ => {}
                 }
-            }
+                "testcase" => j.cases += 1,
+                "failure" => j.failures += 1,
+                "error" => j.errors += 1,
+                "skipped" => j.skipped += 1,
+                _ => {}
+            },
             Event::Eof => break,
             _ => {}
         }
     }
-    (counts, root_attrs)
+    j
 }
 
 #[test]
@@ -499,9 +504,10 @@ fn junit_parses_back() {
         let mut all = vec!["check", "plans", "--format", "junit", TODAY[0], TODAY[1]];
         all.extend(args);
         let out = hyoka(&all);
-        let ((cases, failures, errors, skipped), attrs) = read_junit(&stdout(&out));
+        let j = read_junit(&stdout(&out));
+        let (cases, failures, errors, skipped) = (j.cases, j.failures, j.errors, j.skipped);
         let attr = |k: &str| {
-            attrs
+            j.attrs
                 .iter()
                 .find(|(a, _)| a == k)
                 .unwrap()
@@ -529,9 +535,9 @@ fn junit_parses_back() {
         "--waivers",
         "tests/ci/waivers/mixed.toml",
     ]);
-    let ((_, _, _, skipped), _) = read_junit(&stdout(&out));
     assert_eq!(
-        skipped, 2,
+        read_junit(&stdout(&out)).skipped,
+        2,
         "relisted_has_indicators and missing_without_reason (aizuwakamatsu)"
     );
     let out = hyoka(&[
@@ -540,8 +546,7 @@ fn junit_parses_back() {
         "junit",
         "tests/plans/bad/06-unknown-indicator-key.toml",
     ]);
-    let ((_, _, errors, _), _) = read_junit(&stdout(&out));
-    assert_eq!(errors, 1);
+    assert_eq!(read_junit(&stdout(&out)).errors, 1);
 }
 
 // ----- GitHub annotations ----------------------------------------------------------

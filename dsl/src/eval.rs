@@ -3,9 +3,10 @@
 //! The evaluator walks the program's node arena (never the syntax tree),
 //! generic over the data source so that field access is a direct,
 //! inlinable call. Values are `Copy`; local slots live in a stack buffer;
-//! nothing allocates unless a rule fires (the message is rendered then) or
-//! something fails. The same walk, instantiated with a recording
-//! [`Tracer`], gives the step-by-step trace that `hyoka explain` shows.
+//! nothing allocates unless a rule fires (the message is rendered then),
+//! something fails, a body needs more than 16 slots, or `distinct` sees more
+//! than 16 values. The same walk, instantiated with a recording tracer,
+//! gives the step-by-step trace that `hyoka explain` shows.
 //!
 //! Missing values follow docs/rule-language.md ("Missing values"): they
 //! propagate through arithmetic, comparisons and field access (keeping the
@@ -837,7 +838,12 @@ impl Program {
         }
     }
 
-    pub(crate) fn fault_to_error(&self, fault: Fault, subject: String, entity: String) -> RuntimeError {
+    pub(crate) fn fault_to_error(
+        &self,
+        fault: Fault,
+        subject: String,
+        entity: String,
+    ) -> RuntimeError {
         let loc = self.loc(fault.node);
         let src = match self.sources.get(loc.file as usize) {
             Some(s) => NamedSource::new(&s.name, s.text.clone()),
@@ -1104,78 +1110,78 @@ pub(crate) fn apply_builtin<'a, D: Data>(
     year: i32,
 ) -> Result<Value<'a>, Box<Fault>> {
     Ok(match f {
-            Builtin::Latest(sf) | Builtin::LatestYear(sf) => {
-                let Value::Obj(o) = a else {
-                    return Ok(first_missing(a, Value::Missing(None)));
-                };
-                match latest(data, o, sf, year) {
-                    Ok((year, value)) => {
-                        if matches!(f, Builtin::Latest(_)) {
-                            value
-                        } else {
-                            Value::Year(year)
-                        }
+        Builtin::Latest(sf) | Builtin::LatestYear(sf) => {
+            let Value::Obj(o) = a else {
+                return Ok(first_missing(a, Value::Missing(None)));
+            };
+            match latest(data, o, sf, year) {
+                Ok((year, value)) => {
+                    if matches!(f, Builtin::Latest(_)) {
+                        value
+                    } else {
+                        Value::Year(year)
                     }
-                    Err(reason) => Value::Missing(reason),
                 }
+                Err(reason) => Value::Missing(reason),
             }
-            Builtin::Actual(sf) => {
-                let (Value::Obj(o), Some(y)) = (a, as_year(b)) else {
-                    return Ok(first_missing(a, b));
-                };
-                actual(data, o, sf, y)
-            }
-            Builtin::Abs => match a {
-                Value::Num(x) => match x.abs() {
+        }
+        Builtin::Actual(sf) => {
+            let (Value::Obj(o), Some(y)) = (a, as_year(b)) else {
+                return Ok(first_missing(a, b));
+            };
+            actual(data, o, sf, y)
+        }
+        Builtin::Abs => match a {
+            Value::Num(x) => match x.abs() {
+                Ok(v) => Value::Num(v),
+                Err(e) => return Err(arith_fault(e, n, format!("|{x}|"))),
+            },
+            _ => first_missing(a, Value::Missing(None)),
+        },
+        Builtin::Min | Builtin::Max => match (a, b) {
+            (Value::Num(x), Value::Num(y)) => Value::Num(if f == Builtin::Min {
+                x.min(y)
+            } else {
+                x.max(y)
+            }),
+            (Value::Year(x), Value::Year(y)) => Value::Year(if f == Builtin::Min {
+                x.min(y)
+            } else {
+                x.max(y)
+            }),
+            _ => first_missing(a, b),
+        },
+        Builtin::Round => match (a, b) {
+            (Value::Num(x), Value::Num(d)) => {
+                let digits = d
+                    .to_i64()
+                    .and_then(|d| i32::try_from(d).ok())
+                    .unwrap_or(i32::MAX);
+                match x.round(digits) {
                     Ok(v) => Value::Num(v),
-                    Err(e) => return Err(arith_fault(e, n, format!("|{x}|"))),
-                },
-                _ => first_missing(a, Value::Missing(None)),
-            },
-            Builtin::Min | Builtin::Max => match (a, b) {
-                (Value::Num(x), Value::Num(y)) => Value::Num(if f == Builtin::Min {
-                    x.min(y)
-                } else {
-                    x.max(y)
-                }),
-                (Value::Year(x), Value::Year(y)) => Value::Year(if f == Builtin::Min {
-                    x.min(y)
-                } else {
-                    x.max(y)
-                }),
-                _ => first_missing(a, b),
-            },
-            Builtin::Round => match (a, b) {
-                (Value::Num(x), Value::Num(d)) => {
-                    let digits = d
-                        .to_i64()
-                        .and_then(|d| i32::try_from(d).ok())
-                        .unwrap_or(i32::MAX);
-                    match x.round(digits) {
-                        Ok(v) => Value::Num(v),
-                        Err(e) => return Err(arith_fault(e, n, format!("round({x}, {d})"))),
-                    }
+                    Err(e) => return Err(arith_fault(e, n, format!("round({x}, {d})"))),
                 }
-                _ => first_missing(a, b),
-            },
-            Builtin::Len => match a {
-                Value::Str(s) => Value::Num(Number::from_i64(s.chars().count() as i64)),
-                Value::List(l) => Value::Num(Number::from_i64(l.len as i64)),
-                Value::Members(m) => Value::Num(Number::from_i64(m.len() as i64)),
-                _ => first_missing(a, Value::Missing(None)),
-            },
-            Builtin::Contains | Builtin::StartsWith | Builtin::EndsWith => match (a, b) {
-                (Value::Str(s), Value::Str(p)) => Value::Bool(match f {
-                    Builtin::Contains => s.contains(p),
-                    Builtin::StartsWith => s.starts_with(p),
-                    _ => s.ends_with(p),
-                }),
-                _ => first_missing(a, b),
-            },
-        })
+            }
+            _ => first_missing(a, b),
+        },
+        Builtin::Len => match a {
+            Value::Str(s) => Value::Num(Number::from_i64(s.chars().count() as i64)),
+            Value::List(l) => Value::Num(Number::from_i64(l.len as i64)),
+            Value::Members(m) => Value::Num(Number::from_i64(m.len() as i64)),
+            _ => first_missing(a, Value::Missing(None)),
+        },
+        Builtin::Contains | Builtin::StartsWith | Builtin::EndsWith => match (a, b) {
+            (Value::Str(s), Value::Str(p)) => Value::Bool(match f {
+                Builtin::Contains => s.contains(p),
+                Builtin::StartsWith => s.starts_with(p),
+                _ => s.ends_with(p),
+            }),
+            _ => first_missing(a, b),
+        },
+    })
 }
 
-/// The running state of an aggregate, shared by both evaluators.
+/// The running state of an aggregate.
 pub(crate) struct Acc<'a> {
     kind: AggKind,
     node: NodeId,

@@ -991,8 +991,11 @@ impl<'t> Printer<'t> {
                     }
                 }
                 if let Some(filter) = &r.filter {
-                    let mut filter_docs = vec![line(filter.span.start), text("where ")];
-                    filter_docs.push(Doc::Align(own_lines(filter, false)));
+                    let filter_docs = vec![
+                        line(filter.span.start),
+                        text("where "),
+                        after_keyword(filter, false),
+                    ];
                     docs.push(nest(filter_docs));
                     // A broken header ends with `{` on a line of its own.
                     docs.push(Doc::IfBreak {
@@ -1079,6 +1082,24 @@ fn item_doc(item: &Node<Item>) -> Doc {
     group(vec![text(header), nest(body_docs)])
 }
 
+/// An expression that has the rest of a line after a keyword to itself
+/// (`when …`, `where …`): an operator chain or an `if` chain lines its lines
+/// up under its start, anything else breaks as on a line of its own. With
+/// `tie`, its `if` or `or`/`and` chain breaks with the enclosing group,
+/// else only when it does not fit.
+fn after_keyword(e: &Expr, tie: bool) -> Doc {
+    let docs = if tie {
+        own_lines(e, true)
+    } else {
+        vec![group(own_lines(e, false))]
+    };
+    if matches!(e.node, ExprKind::Binary { .. } | ExprKind::If { .. }) {
+        Doc::Align(docs)
+    } else {
+        Doc::Seq(docs)
+    }
+}
+
 /// A clause of a rule, from the rule's indentation.
 fn clause_doc(clause: &Clause) -> Doc {
     let keyword = clause.kind().keyword();
@@ -1089,10 +1110,9 @@ fn clause_doc(clause: &Clause) -> Doc {
         | Clause::Rationale(s)
         | Clause::Reference(s) => text(format!("{keyword} {}", template_to_string(s))),
         Clause::Severity(s) => text(format!("{keyword} {}", s.keyword())),
-        Clause::When(e) | Clause::Suggest(e) => group(vec![
-            text(format!("{keyword} ")),
-            Doc::Align(own_lines(e, true)),
-        ]),
+        Clause::When(e) | Clause::Suggest(e) => {
+            group(vec![text(format!("{keyword} ")), after_keyword(e, true)])
+        }
         Clause::Tags(tags) => {
             let mut inner = Vec::new();
             for (i, tag) in tags.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! The compiled program: what the checker produces and the evaluator runs.
 //!
-//! Expressions are compiled into one arena of [`Node`]s per program. Every
+//! Expressions are compiled into one arena of nodes per program. Every
 //! name is already resolved (fields to [`FieldId`]s, parameters to their
 //! values, user functions inlined with `let` slots, scale bands to their
 //! bounds) and constant sub-expressions are folded while the arena is built,
@@ -452,7 +452,8 @@ impl Program {
         self.locs.get(n.0 as usize).copied().unwrap_or_default()
     }
 
-    /// Appends a node (no folding; see `check::lower` for the folding builder).
+    /// Appends a node as is (the checker's builder, which folds constants,
+    /// is `Checker::mk` in `check/expr.rs`).
     pub(crate) fn push(&mut self, node: Node, loc: Loc) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
         self.nodes.push(node);

@@ -249,10 +249,7 @@ fn pack_settings_apply_in_extension_order() {
         text.contains("param rates.band = 0.2 (pack grades)"),
         "{text}"
     );
-    assert!(
-        text.contains("param grades.a = 0.4 (default)"),
-        "{text}"
-    );
+    assert!(text.contains("param grades.a = 0.4 (default)"), "{text}");
     assert!(!text.contains("rule"), "{text}");
     // The user's settings come last.
     let user = Overrides {

@@ -155,7 +155,10 @@ impl RuleText {
 
     /// `rules/grades/grades.hyk:27` for a place.
     pub fn place(&self, loc: hyoka_dsl::Loc) -> String {
-        let name = self.names.get(loc.file as usize).map_or("?", |s| s.as_str());
+        let name = self
+            .names
+            .get(loc.file as usize)
+            .map_or("?", |s| s.as_str());
         let line = self
             .lines
             .get(loc.file as usize)
@@ -220,10 +223,8 @@ impl RuleText {
     ) {
         let mut kids: Vec<&ast::Expr> = Vec::new();
         match &e.node {
-            ExprKind::Name(n) => {
-                if values.contains(n) && !found.contains(n) {
-                    found.push(n.clone());
-                }
+            ExprKind::Name(n) if values.contains(n) && !found.contains(n) => {
+                found.push(n.clone());
             }
             ExprKind::Field { base, .. } => kids.push(base),
             ExprKind::Call { func, args } => {
@@ -333,7 +334,10 @@ pub enum ExplainError {
         suggestion: Option<String>,
     },
     /// Several entities have that name.
-    AmbiguousEntity { name: String, candidates: Vec<String> },
+    AmbiguousEntity {
+        name: String,
+        candidates: Vec<String>,
+    },
     /// The entity is not of a kind the rule or derived value is for.
     WrongKind {
         target: String,
@@ -467,7 +471,10 @@ fn all_entities(corpus: &Corpus, schema: &PlanSchema) -> Vec<(String, Obj)> {
             crate::model::Level::Policy => k.policy,
             crate::model::Level::Measure => k.measure,
         };
-        out.push((format!("{}/{}", plan(n.plan), n.id.value), Obj::new(kind, i as u32)));
+        out.push((
+            format!("{}/{}", plan(n.plan), n.id.value),
+            Obj::new(kind, i as u32),
+        ));
     }
     for (i, p) in corpus.projects.iter().enumerate() {
         out.push((
@@ -637,7 +644,11 @@ fn derive_sections(
                     def.name,
                     decl.entity.node,
                     text.slice(program, def.loc.file, decl.ty.span),
-                    one_line(&text.slice(program, def.loc.file, decl.body.span)),
+                    abbrev(&one_line(&text.slice(
+                        program,
+                        def.loc.file,
+                        decl.body.span
+                    ))),
                     text.place(def.loc)
                 );
                 let env = Rc::new(Env::root(def.loc.file, &decl.entity.node));
@@ -651,7 +662,12 @@ fn derive_sections(
                 }
             }
             None => {
-                heading = format!("derive {}.{}    [{}]", def.pack, def.name, text.place(def.loc));
+                heading = format!(
+                    "derive {}.{}    [{}]",
+                    def.pack,
+                    def.name,
+                    text.place(def.loc)
+                );
                 lines.extend(raw_lines(&steps));
             }
         }
@@ -702,7 +718,12 @@ fn explain_rule(
             let filter = d
                 .filter
                 .as_ref()
-                .map(|f| format!(" where {}", one_line(&text.slice(program, rule.loc.file, f.span))))
+                .map(|f| {
+                    format!(
+                        " where {}",
+                        one_line(&text.slice(program, rule.loc.file, f.span))
+                    )
+                })
                 .unwrap_or_default();
             format!(
                 "rule {} for {}{filter}    [{}]",
@@ -725,7 +746,10 @@ fn explain_rule(
             let mut why = None;
             match decl {
                 Some(d) => {
-                    let env = Rc::new(Env::root(rule.loc.file, scope_name.as_deref().unwrap_or("")));
+                    let env = Rc::new(Env::root(
+                        rule.loc.file,
+                        scope_name.as_deref().unwrap_or(""),
+                    ));
                     let mut cursor = 0;
                     let mut filtered_out = false;
                     if let Some(f) = &d.filter {
@@ -743,7 +767,9 @@ fn explain_rule(
                                 "did not run: its filter `where {}` is {}{}",
                                 one_line(&w.src(f, &env)),
                                 show_value(&v, false),
-                                w.because(&ev.tree).map(|b| format!(", because {b}")).unwrap_or_default()
+                                w.because(&ev.tree)
+                                    .map(|b| format!(", because {b}"))
+                                    .unwrap_or_default()
                             ));
                         }
                     }
@@ -760,7 +786,9 @@ fn explain_rule(
                                 why = Some(format!(
                                     "did not fire: its condition is {}{}",
                                     show_value(&v, false),
-                                    w.because(&ev.tree).map(|b| format!(", because {b}")).unwrap_or_default()
+                                    w.because(&ev.tree)
+                                        .map(|b| format!(", because {b}"))
+                                        .unwrap_or_default()
                                 ));
                             }
                         }
@@ -782,10 +810,15 @@ fn explain_rule(
                 .par_iter()
                 .map(|&o| (o, program.eval_group_key(r, o, data, ctx).ok().flatten()))
                 .collect();
-            let own = keys.iter().find(|(o, _)| *o == obj).and_then(|(_, k)| k.clone());
+            let own = keys
+                .iter()
+                .find(|(o, _)| *o == obj)
+                .and_then(|(_, k)| k.clone());
             let key_text = decl
                 .and_then(|d| match &d.scope.node {
-                    ast::Scope::Group { key, .. } => Some(one_line(&text.slice(program, rule.loc.file, key.span))),
+                    ast::Scope::Group { key, .. } => {
+                        Some(one_line(&text.slice(program, rule.loc.file, key.span)))
+                    }
                     _ => None,
                 })
                 .unwrap_or_else(|| "its key".into());
@@ -797,7 +830,10 @@ fn explain_rule(
                     let mut said = false;
                     if let Some(d) = decl {
                         if let Some(f) = &d.filter {
-                            let env = Rc::new(Env::root(rule.loc.file, scope_name.as_deref().unwrap_or("")));
+                            let env = Rc::new(Env::root(
+                                rule.loc.file,
+                                scope_name.as_deref().unwrap_or(""),
+                            ));
                             let ev = w.ev(f, &env, 0, steps.len(), 0);
                             let v = ev.shown.clone().unwrap_or_else(|| "true".into());
                             lines.push(Line {
@@ -830,7 +866,8 @@ fn explain_rule(
                         .map(|(o, _)| *o)
                         .collect();
                     let key_shown = program.show(Value::Key(&key), data);
-                    let names: Vec<String> = members.iter().map(|m| data.describe_obj(*m)).collect();
+                    let names: Vec<String> =
+                        members.iter().map(|m| data.describe_obj(*m)).collect();
                     lines.push(Line {
                         depth: 0,
                         text: format!(
@@ -840,7 +877,8 @@ fn explain_rule(
                             names.join(", ")
                         ),
                     });
-                    let (result, steps) = program.trace_rule(r, members[0], Some((&key, &members)), data, ctx);
+                    let (result, steps) =
+                        program.trace_rule(r, members[0], Some((&key, &members)), data, ctx);
                     let mut w = Walker::new(program, text, data, &steps, year, kind);
                     let mut why = None;
                     if let Some(when) = decl.and_then(|d| d.when()) {
@@ -858,7 +896,9 @@ fn explain_rule(
                             why = Some(format!(
                                 "did not fire on this group: its condition is {}{}",
                                 show_value(&v, false),
-                                w.because(&ev.tree).map(|b| format!(", because {b}")).unwrap_or_default()
+                                w.because(&ev.tree)
+                                    .map(|b| format!(", because {b}"))
+                                    .unwrap_or_default()
                             ));
                         }
                     } else {
@@ -924,7 +964,11 @@ pub fn filter_passes(
 fn head(clause: &str, t: &Tree, src: &str, v: &str) -> String {
     match &t.text {
         Some(text) if !text.is_empty() && t.kind != TreeKind::Leaf => format!("{clause} {text}"),
-        _ => format!("{clause} {} → {}", abbrev(&one_line(src)), show_value(v, false)),
+        _ => format!(
+            "{clause} {} → {}",
+            abbrev(&one_line(src)),
+            show_value(v, false)
+        ),
     }
 }
 
@@ -961,7 +1005,10 @@ fn place_of(file: u32, span: ast::Span) -> Place {
 enum Bound<'a> {
     /// An argument evaluated where the parameter is used (or a cheap one:
     /// the entity, a local, the year), written in the caller.
-    Arg { expr: &'a ast::Expr, env: Rc<Env<'a>> },
+    Arg {
+        expr: &'a ast::Expr,
+        env: Rc<Env<'a>>,
+    },
     /// A value bound once (an argument evaluated before the body, an
     /// aggregate's element): each use records its own step.
     Slot { shown: Option<String>, pct: bool },
@@ -986,7 +1033,11 @@ impl<'a> Env<'a> {
     }
 
     fn lookup(&self, name: &str) -> Option<&Bound<'a>> {
-        self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, b)| b)
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b)
     }
 }
 
@@ -1079,7 +1130,12 @@ impl<'a, 'd> Walker<'a, 'd> {
         if i >= hi {
             return None;
         }
-        while i + 1 < hi && self.steps.get(i + 1).is_some_and(|s| (s.loc.file, s.loc.start, s.loc.end) == place) {
+        while i + 1 < hi
+            && self
+                .steps
+                .get(i + 1)
+                .is_some_and(|s| (s.loc.file, s.loc.start, s.loc.end) == place)
+        {
             i += 1;
         }
         Some(i)
@@ -1110,15 +1166,23 @@ impl<'a, 'd> Walker<'a, 'd> {
             .iter()
             .find(|p| p.name == name && Some(&p.pack) == pack.as_ref())
             .or_else(|| params.iter().find(|p| p.name == name))?;
-        let pct = self
-            .text
-            .param(p)
-            .is_some_and(|decl| self.text.slice(self.program, p.loc.file, decl.default.span).contains('%'));
+        let pct = self.text.param(p).is_some_and(|decl| {
+            self.text
+                .slice(self.program, p.loc.file, decl.default.span)
+                .contains('%')
+        });
         Some((self.program.show(p.value.as_value(), self.data), pct))
     }
 
     /// Evaluates `e` (written in `env`) in the window `lo..hi` of the trace.
-    fn ev(&mut self, e: &'a ast::Expr, env: &Rc<Env<'a>>, lo: usize, hi: usize, depth: usize) -> Ev {
+    fn ev(
+        &mut self,
+        e: &'a ast::Expr,
+        env: &Rc<Env<'a>>,
+        lo: usize,
+        hi: usize,
+        depth: usize,
+    ) -> Ev {
         let here = place_of(env.file, e.span);
         let mut out = Ev {
             end: lo,
@@ -1150,7 +1214,8 @@ impl<'a, 'd> Walker<'a, 'd> {
                         out.end = t + 1;
                         out.found = true;
                         if self.is_this(base, env) {
-                            if let Some(d) = self.program.derive_named(self.this_kind, &field.node) {
+                            if let Some(d) = self.program.derive_named(self.this_kind, &field.node)
+                            {
                                 if !self.derived_reads.contains(&d) {
                                     self.derived_reads.push(d);
                                 }
@@ -1165,7 +1230,13 @@ impl<'a, 'd> Walker<'a, 'd> {
                     }
                 }
                 // The base's own explanation (a call, an `if`) stays.
-                out.tree.kids = b.tree.text.is_some().then_some(b.tree).into_iter().collect();
+                out.tree.kids = b
+                    .tree
+                    .text
+                    .is_some()
+                    .then_some(b.tree)
+                    .into_iter()
+                    .collect();
             }
             ExprKind::Unary { op, operand } => {
                 let own = self.find(here, lo, hi);
@@ -1175,7 +1246,12 @@ impl<'a, 'd> Walker<'a, 'd> {
                     UnaryOp::Neg => {
                         out.pct = x.pct;
                         if out.shown.is_none() {
-                            out.shown = x.shown.as_ref().and_then(|v| Number::parse(v).ok()).and_then(|v| v.checked_neg().ok()).map(|v| v.to_string());
+                            out.shown = x
+                                .shown
+                                .as_ref()
+                                .and_then(|v| Number::parse(v).ok())
+                                .and_then(|v| v.checked_neg().ok())
+                                .map(|v| v.to_string());
                         }
                         if x.tree.text.is_some() {
                             out.tree.kids.push(x.tree);
@@ -1195,7 +1271,8 @@ impl<'a, 'd> Walker<'a, 'd> {
                             self.short(e, env),
                             self.show(&out.shown, false)
                         ));
-                        out.tree.cond = Some((self.src(e, env), out.shown.clone().unwrap_or_default()));
+                        out.tree.cond =
+                            Some((self.src(e, env), out.shown.clone().unwrap_or_default()));
                         out.tree.kids.push(self.cond_tree(x, operand, env));
                     }
                 }
@@ -1221,7 +1298,9 @@ impl<'a, 'd> Walker<'a, 'd> {
                     out.tree.kids.push(x.tree);
                 }
             }
-            ExprKind::Binary { op, lhs, rhs } => return self.binary(op.node, lhs, rhs, e, env, lo, hi, depth),
+            ExprKind::Binary { op, lhs, rhs } => {
+                return self.binary(op.node, lhs, rhs, e, env, lo, hi, depth)
+            }
             ExprKind::If {
                 cond,
                 then,
@@ -1269,7 +1348,15 @@ impl<'a, 'd> Walker<'a, 'd> {
         }
     }
 
-    fn name(&mut self, n: &str, e: &'a ast::Expr, env: &Rc<Env<'a>>, lo: usize, hi: usize, depth: usize) -> Ev {
+    fn name(
+        &mut self,
+        n: &str,
+        e: &'a ast::Expr,
+        env: &Rc<Env<'a>>,
+        lo: usize,
+        hi: usize,
+        depth: usize,
+    ) -> Ev {
         let mut out = Ev {
             end: lo,
             ..Ev::default()
@@ -1288,7 +1375,11 @@ impl<'a, 'd> Walker<'a, 'd> {
                 let mut x = self.ev(expr, &outer, lo, hi, depth + 1);
                 // Evaluated here: say what the name stood for, once.
                 let inner = std::mem::take(&mut x.tree);
-                let arg = abbrev(&one_line(&self.text.slice(self.program, outer.file, expr.span)));
+                let arg = abbrev(&one_line(&self.text.slice(
+                    self.program,
+                    outer.file,
+                    expr.span,
+                )));
                 x.tree = match &inner.text {
                     Some(t) if !t.is_empty() && inner.kind != TreeKind::Leaf => Tree {
                         text: Some(format!("{n} = {t}")),
@@ -1343,13 +1434,17 @@ impl<'a, 'd> Walker<'a, 'd> {
             ExprKind::Field { field, .. } => is_pct_name(&field.node),
             ExprKind::Binary { op, lhs, rhs } => match op.node {
                 BinaryOp::Div => true,
-                BinaryOp::Coalesce => self.guess_pct(lhs, env, depth + 1) || self.guess_pct(rhs, env, depth + 1),
-                BinaryOp::Add | BinaryOp::Sub => self.guess_pct(lhs, env, depth + 1) && self.guess_pct(rhs, env, depth + 1),
+                BinaryOp::Coalesce => {
+                    self.guess_pct(lhs, env, depth + 1) || self.guess_pct(rhs, env, depth + 1)
+                }
+                BinaryOp::Add | BinaryOp::Sub => {
+                    self.guess_pct(lhs, env, depth + 1) && self.guess_pct(rhs, env, depth + 1)
+                }
                 _ => false,
             },
-            ExprKind::If { then, otherwise, .. } => {
-                self.guess_pct(then, env, depth + 1) || self.guess_pct(otherwise, env, depth + 1)
-            }
+            ExprKind::If {
+                then, otherwise, ..
+            } => self.guess_pct(then, env, depth + 1) || self.guess_pct(otherwise, env, depth + 1),
             ExprKind::Name(n) => match env.lookup(n) {
                 Some(Bound::Arg { expr, env }) => self.guess_pct(expr, env, depth + 1),
                 Some(Bound::Slot { pct, .. }) => *pct,
@@ -1364,15 +1459,23 @@ impl<'a, 'd> Walker<'a, 'd> {
                         Some(f) => {
                             is_pct_name(name)
                                 || (self.guess_pct(&f.decl.body, &Env::root(f.file, ""), depth + 1)
-                                    && !matches!(f.decl.ret.node.name.node.as_str(), "bool" | "year" | "string"))
+                                    && !matches!(
+                                        f.decl.ret.node.name.node.as_str(),
+                                        "bool" | "year" | "string"
+                                    ))
                         }
                         None => false,
                     },
                 }
             }
             ExprKind::Aggregate(a) => {
-                matches!(a.func.node, ast::AggFunc::Avg | ast::AggFunc::Min | ast::AggFunc::Max)
-                    && a.map.as_ref().is_some_and(|m| self.guess_pct(m, env, depth + 1))
+                matches!(
+                    a.func.node,
+                    ast::AggFunc::Avg | ast::AggFunc::Min | ast::AggFunc::Max
+                ) && a
+                    .map
+                    .as_ref()
+                    .is_some_and(|m| self.guess_pct(m, env, depth + 1))
             }
             _ => false,
         }
@@ -1411,7 +1514,10 @@ impl<'a, 'd> Walker<'a, 'd> {
                         let x = self.ev(p, env, cursor, stop, depth + 1);
                         if !x.found {
                             kids.push(Tree {
-                                text: Some(format!("{} — not evaluated", one_line(&self.src(p, env)))),
+                                text: Some(format!(
+                                    "{} — not evaluated",
+                                    one_line(&self.src(p, env))
+                                )),
                                 ..Tree::default()
                             });
                             continue;
@@ -1432,10 +1538,18 @@ impl<'a, 'd> Walker<'a, 'd> {
                     out.shown = Some("?".into());
                 }
                 out.tree = Tree {
-                    text: Some(format!("{} → {}", self.short(e, env), self.show(&out.shown, false))),
+                    text: Some(format!(
+                        "{} → {}",
+                        self.short(e, env),
+                        self.show(&out.shown, false)
+                    )),
                     kids,
                     cond: Some((self.src(e, env), out.shown.clone().unwrap_or_default())),
-                    kind: if op == BinaryOp::And { TreeKind::And } else { TreeKind::Or },
+                    kind: if op == BinaryOp::And {
+                        TreeKind::And
+                    } else {
+                        TreeKind::Or
+                    },
                     detail: None,
                 };
                 out
@@ -1446,7 +1560,11 @@ impl<'a, 'd> Walker<'a, 'd> {
                 self.finish(&mut out, own, b.end.max(a.end));
                 let used_default = a.shown.as_deref().is_some_and(is_missing_text);
                 if out.shown.is_none() {
-                    out.shown = if used_default { b.shown.clone() } else { a.shown.clone() };
+                    out.shown = if used_default {
+                        b.shown.clone()
+                    } else {
+                        a.shown.clone()
+                    };
                 }
                 out.pct = a.pct || b.pct;
                 let text = if used_default {
@@ -1457,7 +1575,11 @@ impl<'a, 'd> Walker<'a, 'd> {
                         self.show(&out.shown, out.pct)
                     )
                 } else {
-                    format!("{} → {}", self.short(e, env), self.show(&out.shown, out.pct))
+                    format!(
+                        "{} → {}",
+                        self.short(e, env),
+                        self.show(&out.shown, out.pct)
+                    )
                 };
                 let mut kids = Vec::new();
                 if a.tree.text.is_some() {
@@ -1481,10 +1603,21 @@ impl<'a, 'd> Walker<'a, 'd> {
                 self.finish(&mut out, own, b.end);
                 let cmp = matches!(
                     op,
-                    BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::In | BinaryOp::NotIn
+                    BinaryOp::Eq
+                        | BinaryOp::Ne
+                        | BinaryOp::Lt
+                        | BinaryOp::Le
+                        | BinaryOp::Gt
+                        | BinaryOp::Ge
+                        | BinaryOp::In
+                        | BinaryOp::NotIn
                 );
                 let operand_pct = a.pct || b.pct;
-                out.pct = if cmp { false } else { op == BinaryOp::Div || (a.pct && b.pct) };
+                out.pct = if cmp {
+                    false
+                } else {
+                    op == BinaryOp::Div || (a.pct && b.pct)
+                };
                 if out.shown.is_none() {
                     out.shown = self.fold(op, &a.shown, &b.shown);
                 }
@@ -1505,10 +1638,20 @@ impl<'a, 'd> Walker<'a, 'd> {
                 };
                 let src = self.short(e, env);
                 let show_op = |w: &Self, x: &Ev| {
-                    let p = if cmp { operand_pct } else { x.pct && !matches!(op, BinaryOp::Mul | BinaryOp::Div) };
+                    let p = if cmp {
+                        operand_pct
+                    } else {
+                        x.pct && !matches!(op, BinaryOp::Mul | BinaryOp::Div)
+                    };
                     w.show(&x.shown, p)
                 };
-                let paren = |v: String| if v.starts_with('-') { format!("({v})") } else { v };
+                let paren = |v: String| {
+                    if v.starts_with('-') {
+                        format!("({v})")
+                    } else {
+                        v
+                    }
+                };
                 let operands = format!("{} {sym} {}", show_op(self, &a), paren(show_op(self, &b)));
                 let text = if cmp {
                     format!("{src}: {operands} → {}", self.show(&out.shown, false))
@@ -1564,7 +1707,11 @@ impl<'a, 'd> Walker<'a, 'd> {
             return t;
         }
         Tree {
-            text: Some(format!("{} = {}", self.short(e, env), self.show(&x.shown, x.pct))),
+            text: Some(format!(
+                "{} = {}",
+                self.short(e, env),
+                self.show(&x.shown, x.pct)
+            )),
             kids: x.tree.kids,
             cond: Some((self.src(e, env), x.shown.unwrap_or_default())),
             kind: TreeKind::Leaf,
@@ -1593,7 +1740,11 @@ impl<'a, 'd> Walker<'a, 'd> {
         // folded constant the walk could not compute), the branch with
         // steps in the window is the one taken.
         let (taken, branch, which) = match c.shown.as_deref() {
-            Some("true") => (Some(self.ev(then, env, c.end, stop, depth + 1)), Some(then), "then"),
+            Some("true") => (
+                Some(self.ev(then, env, c.end, stop, depth + 1)),
+                Some(then),
+                "then",
+            ),
             Some("false") => (
                 Some(self.ev(otherwise, env, c.end, stop, depth + 1)),
                 Some(otherwise),
@@ -1630,7 +1781,11 @@ impl<'a, 'd> Walker<'a, 'd> {
         // (an `else if` continues the chain at the same depth).
         let cond_src = one_line(&self.src(cond, env));
         let (first, first_kids) = match &c.tree.text {
-            Some(t) if !t.is_empty() && c.tree.kind != TreeKind::Leaf && c.tree.kind != TreeKind::If => {
+            Some(t)
+                if !t.is_empty()
+                    && c.tree.kind != TreeKind::Leaf
+                    && c.tree.kind != TreeKind::If =>
+            {
                 (format!("if {t}"), c.tree.kids.clone())
             }
             _ => (
@@ -1642,7 +1797,11 @@ impl<'a, 'd> Walker<'a, 'd> {
             text: Some(first),
             kids: first_kids,
             cond: Some((self.src(cond, env), cond_value.clone().unwrap_or_default())),
-            kind: if c.tree.kind == TreeKind::Leaf { TreeKind::Leaf } else { c.tree.kind },
+            kind: if c.tree.kind == TreeKind::Leaf {
+                TreeKind::Leaf
+            } else {
+                c.tree.kind
+            },
             detail: c.tree.detail.clone(),
         }];
         if c.tree.kind != TreeKind::Leaf {
@@ -1653,7 +1812,8 @@ impl<'a, 'd> Walker<'a, 'd> {
         }
         match (taken, branch) {
             (Some(x), Some(b)) => {
-                let is_chain = which == "else" && matches!(strip_paren(b).node, ExprKind::If { .. });
+                let is_chain =
+                    which == "else" && matches!(strip_paren(b).node, ExprKind::If { .. });
                 if is_chain && x.tree.kind == TreeKind::If {
                     let mut rest = x.tree.kids;
                     if let Some(first) = rest.first_mut() {
@@ -1664,12 +1824,24 @@ impl<'a, 'd> Walker<'a, 'd> {
                     chain.extend(rest);
                 } else {
                     let text = match &x.tree.text {
-                        Some(t) if !t.is_empty() && x.tree.kind != TreeKind::Leaf && x.tree.kind != TreeKind::If => {
+                        Some(t)
+                            if !t.is_empty()
+                                && x.tree.kind != TreeKind::Leaf
+                                && x.tree.kind != TreeKind::If =>
+                        {
                             format!("{which} {t}")
                         }
-                        _ => format!("{which} {} = {}", self.short(b, env), self.show(&x.shown, x.pct)),
+                        _ => format!(
+                            "{which} {} = {}",
+                            self.short(b, env),
+                            self.show(&x.shown, x.pct)
+                        ),
                     };
-                    let kind = if x.tree.kind == TreeKind::If { TreeKind::If } else { x.tree.kind };
+                    let kind = if x.tree.kind == TreeKind::If {
+                        TreeKind::If
+                    } else {
+                        x.tree.kind
+                    };
                     chain.push(Tree {
                         text: Some(text),
                         kids: x.tree.kids,
@@ -1722,25 +1894,57 @@ impl<'a, 'd> Walker<'a, 'd> {
             let own = self.find(here, lo, hi);
             let stop = own.unwrap_or(hi);
             let body_start = match own {
-                Some(_) => self.first_inside(f.file, f.decl.body.span, lo, stop).unwrap_or(lo),
+                Some(_) => self
+                    .first_inside(f.file, f.decl.body.span, lo, stop)
+                    .unwrap_or(lo),
                 None => lo,
             };
             let mut cursor = lo;
             let mut vars = Vec::new();
             let mut bindings = Vec::new();
             for (p, a) in f.decl.params.iter().zip(args) {
-                let simple = matches!(strip_paren(a).node, ExprKind::Name(_) | ExprKind::Number(_) | ExprKind::String(_) | ExprKind::Bool(_) | ExprKind::Missing);
+                let simple = matches!(
+                    strip_paren(a).node,
+                    ExprKind::Name(_)
+                        | ExprKind::Number(_)
+                        | ExprKind::String(_)
+                        | ExprKind::Bool(_)
+                        | ExprKind::Missing
+                );
                 if own.is_some() && !simple && cursor < body_start {
                     let x = self.ev(a, env, cursor, body_start, depth + 1);
                     if x.found {
                         cursor = x.end;
                         let text = match &x.tree.text {
-                            Some(t) if !t.is_empty() && x.tree.kind != TreeKind::If => format!("{} = {t}", p.name.node),
-                            _ => format!("{} = {} = {}", p.name.node, one_line(&self.src(a, env)), self.show(&x.shown, x.pct)),
+                            Some(t) if !t.is_empty() && x.tree.kind != TreeKind::If => {
+                                format!("{} = {t}", p.name.node)
+                            }
+                            _ => format!(
+                                "{} = {} = {}",
+                                p.name.node,
+                                one_line(&self.src(a, env)),
+                                self.show(&x.shown, x.pct)
+                            ),
                         };
-                        let kids = if x.tree.text.as_deref().is_some_and(|t| !t.is_empty()) { x.tree.kids.clone() } else { vec![x.tree.clone()] };
-                        bindings.push(Tree { text: Some(text), kids, cond: None, kind: TreeKind::Leaf, detail: None });
-                        vars.push((p.name.node.clone(), Bound::Slot { shown: x.shown, pct: x.pct }));
+                        let kids = if x.tree.text.as_deref().is_some_and(|t| !t.is_empty()) {
+                            x.tree.kids.clone()
+                        } else {
+                            vec![x.tree.clone()]
+                        };
+                        bindings.push(Tree {
+                            text: Some(text),
+                            kids,
+                            cond: None,
+                            kind: TreeKind::Leaf,
+                            detail: None,
+                        });
+                        vars.push((
+                            p.name.node.clone(),
+                            Bound::Slot {
+                                shown: x.shown,
+                                pct: x.pct,
+                            },
+                        ));
                         continue;
                     }
                 }
@@ -1757,7 +1961,13 @@ impl<'a, 'd> Walker<'a, 'd> {
                 this: None,
                 vars,
             });
-            let body = self.ev(&f.decl.body, &inner, body_start.max(cursor), stop, depth + 1);
+            let body = self.ev(
+                &f.decl.body,
+                &inner,
+                body_start.max(cursor),
+                stop,
+                depth + 1,
+            );
             self.finish(&mut out, own, body.end);
             if out.shown.is_none() {
                 out.shown = body.shown.clone();
@@ -1834,15 +2044,30 @@ impl<'a, 'd> Walker<'a, 'd> {
                 self.show(&out.shown, false),
                 self.year
             ),
-            "latest_year" => format!("{src} = {} (the year of the latest actual value)", self.show(&out.shown, false)),
+            "latest_year" => format!(
+                "{src} = {} (the year of the latest actual value)",
+                self.show(&out.shown, false)
+            ),
             "actual" => format!(
                 "{src} = {} (the actual value of year {})",
                 self.show(&out.shown, false),
-                vals.get(1).cloned().flatten().and_then(|x| x.shown).unwrap_or_else(|| "?".into())
+                vals.get(1)
+                    .cloned()
+                    .flatten()
+                    .and_then(|x| x.shown)
+                    .unwrap_or_else(|| "?".into())
             ),
             _ => {
-                let shown: Vec<String> = vals.iter().flatten().map(|x| self.show(&x.shown, x.pct)).collect();
-                format!("{src} = {name}({}) = {}", shown.join(", "), self.show(&out.shown, out.pct))
+                let shown: Vec<String> = vals
+                    .iter()
+                    .flatten()
+                    .map(|x| self.show(&x.shown, x.pct))
+                    .collect();
+                format!(
+                    "{src} = {name}({}) = {}",
+                    shown.join(", "),
+                    self.show(&out.shown, out.pct)
+                )
             }
         };
         out.tree = Tree {
@@ -1872,7 +2097,10 @@ impl<'a, 'd> Walker<'a, 'd> {
             .all(|n| n.to_f64().abs() <= 10.0);
         let value = self.show(&x.shown, pct);
         if x.shown.as_deref().is_none_or(is_missing_text) {
-            return format!("{src}: {value} → {label} (the state of scale {} for a missing value)", scale.name);
+            return format!(
+                "{src}: {value} → {label} (the state of scale {} for a missing value)",
+                scale.name
+            );
         }
         let num = |n: Number| {
             if pct {
@@ -1896,7 +2124,15 @@ impl<'a, 'd> Walker<'a, 'd> {
         }
     }
 
-    fn aggregate(&mut self, a: &'a ast::Aggregate, e: &'a ast::Expr, env: &Rc<Env<'a>>, lo: usize, hi: usize, depth: usize) -> Ev {
+    fn aggregate(
+        &mut self,
+        a: &'a ast::Aggregate,
+        e: &'a ast::Expr,
+        env: &Rc<Env<'a>>,
+        lo: usize,
+        hi: usize,
+        depth: usize,
+    ) -> Ev {
         let own = self.find(place_of(env.file, e.span), lo, hi);
         let stop = own.unwrap_or(hi);
         let coll = self.ev(&a.collection, env, lo, stop, depth + 1);
@@ -1908,7 +2144,13 @@ impl<'a, 'd> Walker<'a, 'd> {
         out.pct = self.guess_pct(e, env, 0);
         let var = a.var.node.clone();
         let mut inner = (**env).clone();
-        inner.vars.push((var.clone(), Bound::Slot { shown: None, pct: false }));
+        inner.vars.push((
+            var.clone(),
+            Bound::Slot {
+                shown: None,
+                pct: false,
+            },
+        ));
         let inner = Rc::new(inner);
         // Per element: the filter's value, then the value aggregated; the
         // element itself is the first use of the variable.
@@ -1927,7 +2169,11 @@ impl<'a, 'd> Walker<'a, 'd> {
             }) else {
                 break;
             };
-            let element = self.steps[first].value.clone();
+            let element = match self.steps[first].value.as_str() {
+                // A record (an observation, a revision …) has no name of its own.
+                v if v.starts_with("record #") => format!("#{}", elements + 1),
+                v => v.to_string(),
+            };
             let mut parts = Vec::new();
             let mut c = first;
             if let Some(f) = &a.filter {
@@ -1936,7 +2182,11 @@ impl<'a, 'd> Walker<'a, 'd> {
                     break;
                 }
                 c = x.end;
-                parts.push(format!("{} → {}", one_line(&self.src(f, &inner)), self.show(&x.shown, false)));
+                parts.push(format!(
+                    "{} → {}",
+                    one_line(&self.src(f, &inner)),
+                    self.show(&x.shown, false)
+                ));
                 if x.shown.as_deref() != Some("true") && a.map.is_some() {
                     // Not selected: no value.
                     elements += 1;
@@ -1951,7 +2201,11 @@ impl<'a, 'd> Walker<'a, 'd> {
                 let x = self.ev(m, &inner, c, stop, depth + 1);
                 if x.found {
                     c = x.end;
-                    parts.push(format!("{} = {}", one_line(&self.src(m, &inner)), self.show(&x.shown, x.pct)));
+                    parts.push(format!(
+                        "{} = {}",
+                        one_line(&self.src(m, &inner)),
+                        self.show(&x.shown, x.pct)
+                    ));
                 }
             }
             elements += 1;
@@ -1965,7 +2219,11 @@ impl<'a, 'd> Walker<'a, 'd> {
         }
         let coll_src = one_line(&self.src(&a.collection, env));
         let empty = coll.shown.as_deref().is_some_and(|s| s.is_empty());
-        let mut text = format!("{} = {}", self.short(e, env), self.show(&out.shown, out.pct));
+        let mut text = format!(
+            "{} = {}",
+            self.short(e, env),
+            self.show(&out.shown, out.pct)
+        );
         if empty {
             text.push_str(&format!(" ({coll_src} is empty)"));
         }
@@ -2034,12 +2292,19 @@ impl<'a, 'd> Walker<'a, 'd> {
         let (src, value) = t.cond.clone()?;
         let value = show_value(&value, false);
         let leaf = || {
-            let detail = t.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default();
+            let detail = t
+                .detail
+                .as_ref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
             Some(format!("`{}`{detail} is {value}", abbrev(&one_line(&src))))
         };
         match t.kind {
             TreeKind::And => {
-                let part = t.kids.iter().find(|k| k.cond.as_ref().is_some_and(|(_, v)| v != "true"))?;
+                let part = t
+                    .kids
+                    .iter()
+                    .find(|k| k.cond.as_ref().is_some_and(|(_, v)| v != "true"))?;
                 self.because(part).or_else(leaf)
             }
             TreeKind::Or => {
@@ -2101,7 +2366,10 @@ fn collect_uses(e: &ast::Expr, var: &str, out: &mut Vec<ast::Span>) {
         ExprKind::Aggregate(a) => {
             collect_uses(&a.collection, var, out);
             if a.var.node != var {
-                a.filter.iter().chain(a.map.iter()).for_each(|x| collect_uses(x, var, out));
+                a.filter
+                    .iter()
+                    .chain(a.map.iter())
+                    .for_each(|x| collect_uses(x, var, out));
             }
         }
         ExprKind::Unary { operand, .. } | ExprKind::IsMissing { operand, .. } => {
@@ -2120,7 +2388,9 @@ fn collect_uses(e: &ast::Expr, var: &str, out: &mut Vec<ast::Span>) {
             collect_uses(then, var, out);
             collect_uses(otherwise, var, out);
         }
-        ExprKind::List(xs) | ExprKind::Tuple(xs) => xs.iter().for_each(|x| collect_uses(x, var, out)),
+        ExprKind::List(xs) | ExprKind::Tuple(xs) => {
+            xs.iter().for_each(|x| collect_uses(x, var, out))
+        }
         ExprKind::Paren(x) => collect_uses(x, var, out),
         _ => {}
     }

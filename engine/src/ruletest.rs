@@ -148,22 +148,28 @@ pub struct PackTests {
     pub pack: PackFiles,
     /// Its test files, in name order; a file that does not parse is an
     /// error of that file.
-    pub suites: Vec<Result<Suite, PlanDiagnostic>>,
+    pub suites: Vec<Result<Suite, Box<PlanDiagnostic>>>,
 }
 
-fn file_error(path: &Path, message: String, help: &str) -> PlanDiagnostic {
-    PlanDiagnostic::new(
-        "hyoka::test",
-        Severity::Error,
-        format!("{}: {message}", path.display()),
+fn file_error(path: &Path, message: String, help: &str) -> Box<PlanDiagnostic> {
+    Box::new(
+        PlanDiagnostic::new(
+            "hyoka::test",
+            Severity::Error,
+            format!("{}: {message}", path.display()),
+        )
+        .help(help.to_string()),
     )
-    .help(help.to_string())
 }
 
 /// Reads one test file.
-pub fn read_suite(path: &Path) -> Result<Suite, PlanDiagnostic> {
+pub fn read_suite(path: &Path) -> Result<Suite, Box<PlanDiagnostic>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        file_error(path, format!("cannot read: {e}"), "test files must be UTF-8 text")
+        file_error(
+            path,
+            format!("cannot read: {e}"),
+            "test files must be UTF-8 text",
+        )
     })?;
     let source = SourceFile {
         name: path.display().to_string(),
@@ -173,7 +179,7 @@ pub fn read_suite(path: &Path) -> Result<Suite, PlanDiagnostic> {
 }
 
 /// Parses a test file already in memory.
-pub fn parse_suite(path: &Path, source: SourceFile) -> Result<Suite, PlanDiagnostic> {
+pub fn parse_suite(path: &Path, source: SourceFile) -> Result<Suite, Box<PlanDiagnostic>> {
     match toml::from_str::<TestFile>(&source.text) {
         Ok(file) => Ok(Suite {
             path: path.to_path_buf(),
@@ -182,21 +188,23 @@ pub fn parse_suite(path: &Path, source: SourceFile) -> Result<Suite, PlanDiagnos
         }),
         Err(e) => {
             let range = e.span().unwrap_or(0..0);
-            Err(PlanDiagnostic::new(
-                "hyoka::test::format",
-                Severity::Error,
-                e.message().trim_end().to_string(),
-            )
-            .in_file(&source)
-            .label(range, "here")
-            .help("see docs/rule-tests.md for the keys of a rule test file"))
+            Err(Box::new(
+                PlanDiagnostic::new(
+                    "hyoka::test::format",
+                    Severity::Error,
+                    e.message().trim_end().to_string(),
+                )
+                .in_file(&source)
+                .label(range, "here")
+                .help("see docs/rule-tests.md for the keys of a rule test file"),
+            ))
         }
     }
 }
 
 /// The packs under `dirs` (each a pack directory, or a directory of packs)
 /// with their test files.
-pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PackTests>, PlanDiagnostic> {
+pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PackTests>, Box<PlanDiagnostic>> {
     let mut pack_dirs = Vec::new();
     for dir in dirs {
         if dir.join("pack.toml").is_file() {
@@ -227,7 +235,7 @@ pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PackTests>, PlanDiagnostic> {
     }
     let mut out = Vec::new();
     for dir in pack_dirs {
-        let pack = config::read_pack(&dir)?;
+        let pack = config::read_pack(&dir).map_err(Box::new)?;
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(TESTS_DIR))
             .map(|d| {
                 d.filter_map(Result::ok)
@@ -247,21 +255,24 @@ pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PackTests>, PlanDiagnostic> {
 // Which packs a test compiles
 // ---------------------------------------------------------------------------
 
+/// The standard packs by name (the command line's built-in packs).
+pub type StandardPacks = dyn Fn(&str) -> Option<Result<PackFiles, PlanDiagnostic>> + Sync;
+
 /// Finds the packs a pack extends: a directory of that name beside it, a
 /// directory beside it whose `pack.toml` has that name, or (for a pack of
 /// one's own that extends a standard pack) the caller's fallback.
 pub struct Resolver<'f> {
     /// The standard packs, by name, when no directory provides one.
-    pub fallback: Option<&'f (dyn Fn(&str) -> Option<Result<PackFiles, PlanDiagnostic>> + Sync)>,
+    pub fallback: Option<&'f StandardPacks>,
 }
 
 impl Resolver<'_> {
     /// The pack called `name`, looked for beside `near` (a pack directory).
-    pub fn resolve(&self, name: &str, near: &Path) -> Result<PackFiles, PlanDiagnostic> {
+    pub fn resolve(&self, name: &str, near: &Path) -> Result<PackFiles, Box<PlanDiagnostic>> {
         let root = near.parent().unwrap_or(Path::new("."));
         let exact = root.join(name);
         if exact.join("pack.toml").is_file() {
-            return config::read_pack(&exact);
+            return config::read_pack(&exact).map_err(Box::new);
         }
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
             .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
@@ -278,7 +289,7 @@ impl Resolver<'_> {
         }
         if let Some(f) = self.fallback {
             if let Some(p) = f(name) {
-                return p;
+                return p.map_err(Box::new);
             }
         }
         Err(file_error(
@@ -296,20 +307,20 @@ impl Resolver<'_> {
         dir: &Path,
         listed: Option<&[String]>,
         test_dir: &Path,
-    ) -> Result<Vec<PackFiles>, PlanDiagnostic> {
+    ) -> Result<Vec<PackFiles>, Box<PlanDiagnostic>> {
         let mut packs: Vec<PackFiles> = Vec::new();
         match listed {
             Some(list) => {
                 for entry in list {
                     let p = if entry.contains('/') || entry.starts_with('.') {
-                        config::read_pack(&test_dir.join(entry))?
+                        config::read_pack(&normalize(&test_dir.join(entry))).map_err(Box::new)?
                     } else {
                         self.resolve(entry, dir)?
                     };
                     packs.push(p);
                 }
             }
-            None => packs.push(config::read_pack(dir)?),
+            None => packs.push(config::read_pack(dir).map_err(Box::new)?),
         }
         // Add what they extend and nobody provides, until nothing is missing.
         let mut i = 0;
@@ -323,7 +334,14 @@ impl Resolver<'_> {
             let near = packs[i].dir.clone();
             for name in extends {
                 if !packs.iter().any(|p| p.manifest.name == name) {
-                    let p = self.resolve(&name, if near.as_os_str().is_empty() { dir } else { &near })?;
+                    let p = self.resolve(
+                        &name,
+                        if near.as_os_str().is_empty() {
+                            dir
+                        } else {
+                            &near
+                        },
+                    )?;
                     packs.push(p);
                 }
             }
@@ -483,15 +501,17 @@ pub struct RunOptions<'f> {
 
 /// Why a case's packs are not ready.
 enum SetupProblem {
-    Packs(PlanDiagnostic),
+    Packs(Box<PlanDiagnostic>),
     Compile(Vec<hyoka_dsl::CompileError>),
 }
 
 impl SetupProblem {
     fn to_diags(&self) -> Vec<Diag> {
         match self {
-            SetupProblem::Packs(d) => vec![Box::new(d.clone())],
-            SetupProblem::Compile(errors) => errors.iter().map(|e| Box::new(e.clone()) as Diag).collect(),
+            SetupProblem::Packs(d) => vec![d.clone() as Diag],
+            SetupProblem::Compile(errors) => {
+                errors.iter().map(|e| Box::new(e.clone()) as Diag).collect()
+            }
         }
     }
 }
@@ -522,12 +542,16 @@ pub fn run(packs: &[PackTests], opts: &RunOptions<'_>) -> TestReport {
                 Err(d) => {
                     results.push(CaseResult {
                         pack: pack_name.clone(),
-                        file: d.file.as_ref().map(|f| f.name().to_string()).unwrap_or_default(),
+                        file: d
+                            .file
+                            .as_ref()
+                            .map(|f| f.name().to_string())
+                            .unwrap_or_default(),
                         name: "(test file)".into(),
                         checks: 0,
                         failures: vec![Failure::Setup {
                             message: "the test file does not parse".into(),
-                            diagnostics: vec![Box::new(d.clone())],
+                            diagnostics: vec![d.clone() as Diag],
                         }],
                     });
                     continue;
@@ -537,7 +561,11 @@ pub fn run(packs: &[PackTests], opts: &RunOptions<'_>) -> TestReport {
             for case in &suite.file.cases {
                 let listed = case.packs.as_ref().or(suite.file.packs.as_ref());
                 let label = format!("{} › {}", suite.path.display(), case.name);
-                if opts.filter.as_ref().is_some_and(|f| !label.contains(f.as_str())) {
+                if opts
+                    .filter
+                    .as_ref()
+                    .is_some_and(|f| !label.contains(f.as_str()))
+                {
                     continue;
                 }
                 let mut params: Vec<(String, String)> = suite
@@ -546,13 +574,21 @@ pub fn run(packs: &[PackTests], opts: &RunOptions<'_>) -> TestReport {
                     .iter()
                     .map(|(k, v)| (k.clone(), config::param_text(v)))
                     .collect();
-                params.extend(case.params.iter().map(|(k, v)| (k.clone(), config::param_text(v))));
+                params.extend(
+                    case.params
+                        .iter()
+                        .map(|(k, v)| (k.clone(), config::param_text(v))),
+                );
                 let key = format!("{}|{listed:?}|{params:?}", pt.dir.display());
                 let first = !programs.contains_key(&key);
                 let program = programs
                     .entry(key)
                     .or_insert_with(|| {
-                        let packs = opts.resolver.packs_for(&pt.dir, listed.map(|l| l.as_slice()), test_dir);
+                        let packs = opts.resolver.packs_for(
+                            &pt.dir,
+                            listed.map(|l| l.as_slice()),
+                            test_dir,
+                        );
                         Arc::new(match packs {
                             Ok(p) => compile(&p, &params, &schema),
                             Err(d) => Err(SetupProblem::Packs(d)),
@@ -587,7 +623,15 @@ pub fn run(packs: &[PackTests], opts: &RunOptions<'_>) -> TestReport {
     let coverage = packs
         .iter()
         .enumerate()
-        .map(|(i, pt)| coverage_of(pt, &opts.resolver, &schema, &seen_by_pack[i], cases_by_pack[i]))
+        .map(|(i, pt)| {
+            coverage_of(
+                pt,
+                &opts.resolver,
+                &schema,
+                &seen_by_pack[i],
+                cases_by_pack[i],
+            )
+        })
         .collect();
     TestReport {
         cases: results,
@@ -637,7 +681,7 @@ fn fixtures(suite: &Suite, case: &Case) -> Result<Vec<SourceFile>, Vec<Diag>> {
         .plan_files
         .iter()
         .chain(&case.plan_files)
-        .map(|p| dir.join(p))
+        .map(|p| normalize(&dir.join(p)))
         .collect();
     if !paths.is_empty() {
         let loaded = crate::load::load(&paths);
@@ -653,6 +697,28 @@ fn fixtures(suite: &Suite, case: &Case) -> Result<Vec<SourceFile>, Vec<Diag>> {
         out.extend(loaded.corpus.files);
     }
     Ok(out)
+}
+
+/// `a/b/../c` as `a/c`, without touching the filesystem, so that
+/// diagnostics name fixture files the way a person would.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let last = out.components().next_back();
+                if matches!(last, Some(Component::Normal(_))) {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 fn setup(message: impl Into<String>, diagnostics: Vec<Diag>) -> Failure {
@@ -683,7 +749,9 @@ fn run_case(job: &Job<'_>, pt: &PackTests, schema: &PlanSchema) -> (CaseResult, 
             let message = match problem {
                 SetupProblem::Packs(_) => "the rule packs cannot be found",
                 SetupProblem::Compile(_) if job.first => "the rule packs do not compile",
-                SetupProblem::Compile(_) => "the rule packs do not compile (see the first case of this file)",
+                SetupProblem::Compile(_) => {
+                    "the rule packs do not compile (see the first case of this file)"
+                }
             };
             result.failures.push(setup(message, diagnostics));
             return (result, seen);
@@ -692,7 +760,9 @@ fn run_case(job: &Job<'_>, pt: &PackTests, schema: &PlanSchema) -> (CaseResult, 
     let sources = match fixtures(job.suite, job.case) {
         Ok(s) => s,
         Err(d) => {
-            result.failures.push(setup("a fixture plan file cannot be read", d));
+            result
+                .failures
+                .push(setup("a fixture plan file cannot be read", d));
             return (result, seen);
         }
     };
@@ -730,7 +800,17 @@ fn run_case(job: &Job<'_>, pt: &PackTests, schema: &PlanSchema) -> (CaseResult, 
             diagnostic: Box::new(f.error.clone()),
         });
     }
-    check_values(job.case, program, text, data, corpus, schema, year, &mut result, &mut seen);
+    check_values(
+        job.case,
+        program,
+        text,
+        data,
+        corpus,
+        schema,
+        year,
+        &mut result,
+        &mut seen,
+    );
     check_findings(
         job.case,
         program,
@@ -788,7 +868,11 @@ impl Expected {
             return Expected::Missing(None);
         }
         if let Some(r) = t.strip_prefix("missing") {
-            let r = r.trim().trim_start_matches('(').trim_end_matches(')').trim();
+            let r = r
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .trim();
             return Expected::Missing(Some(r.to_string()));
         }
         if let Some(x) = t.strip_prefix('=') {
@@ -805,7 +889,9 @@ impl Expected {
         }
         if let Ok(n) = Number::parse(t) {
             let body = t.trim_end_matches('%').trim();
-            let digits = body.split_once('.').map_or(0, |(_, f)| f.chars().filter(|c| c.is_ascii_digit()).count() as u32);
+            let digits = body.split_once('.').map_or(0, |(_, f)| {
+                f.chars().filter(|c| c.is_ascii_digit()).count() as u32
+            });
             if digits == 0 {
                 return Expected::Exact(n);
             }
@@ -879,7 +965,10 @@ fn check_values(
             let targets = match explain::resolve_target(program, name) {
                 Ok(t) => t,
                 Err(e) => {
-                    result.failures.push(setup(format!("value `{name}` of `{entity}`: {e}"), Vec::new()));
+                    result.failures.push(setup(
+                        format!("value `{name}` of `{entity}`: {e}"),
+                        Vec::new(),
+                    ));
                     continue;
                 }
             };
@@ -897,22 +986,32 @@ fn check_values(
                 ));
                 continue;
             }
-            let kinds: Vec<_> = derives.iter().map(|d| program.derives()[d.0 as usize].kind).collect();
-            let obj = match explain::find_entity(corpus, schema, entity, &kinds).map_err(|e| e.for_target(name)) {
+            let kinds: Vec<_> = derives
+                .iter()
+                .map(|d| program.derives()[d.0 as usize].kind)
+                .collect();
+            let obj = match explain::find_entity(corpus, schema, entity, &kinds)
+                .map_err(|e| e.for_target(name))
+            {
                 Ok(o) => o,
                 Err(e) => {
-                    result.failures.push(setup(format!("value `{name}` of `{entity}`: {e}"), Vec::new()));
+                    result.failures.push(setup(
+                        format!("value `{name}` of `{entity}`: {e}"),
+                        Vec::new(),
+                    ));
                     continue;
                 }
             };
-            let Some(d) = derives.iter().copied().find(|d| program.derives()[d.0 as usize].kind == obj.kind) else {
+            let Some(d) = derives
+                .iter()
+                .copied()
+                .find(|d| program.derives()[d.0 as usize].kind == obj.kind)
+            else {
                 continue;
             };
             let def = &program.derives()[d.0 as usize];
-            seen.items.insert((
-                CoverageKind::Value,
-                value_key(program, def),
-            ));
+            seen.items
+                .insert((CoverageKind::Value, value_key(program, def)));
             let actual = data
                 .derived_value(d, obj.index)
                 .cloned()
@@ -930,7 +1029,14 @@ fn check_values(
                     value: format!("{}.{}", def.pack, def.name),
                     expected: written,
                     actual: describe_actual(&actual, &shown, percent),
-                    explanation: Some(explain::explain(program, text, data, year, Target::Derive(d), obj)),
+                    explanation: Some(explain::explain(
+                        program,
+                        text,
+                        data,
+                        year,
+                        Target::Derive(d),
+                        obj,
+                    )),
                 });
             }
         }
@@ -976,9 +1082,10 @@ fn check_findings(
             let hint = crate::load::read::did_you_mean(name, &refs)
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
-            result
-                .failures
-                .push(setup(format!("no rule is called `{name}`{hint}"), Vec::new()));
+            result.failures.push(setup(
+                format!("no rule is called `{name}`{hint}"),
+                Vec::new(),
+            ));
             None
         }
     };
@@ -990,7 +1097,9 @@ fn check_findings(
             continue;
         };
         let kind = program.rules()[r.0 as usize].scope.kind();
-        let obj = match explain::find_entity(corpus, schema, &exp.entity, &[kind]).map_err(|e| e.for_target(&exp.rule)) {
+        let obj = match explain::find_entity(corpus, schema, &exp.entity, &[kind])
+            .map_err(|e| e.for_target(&exp.rule))
+        {
             Ok(o) => o,
             Err(e) => {
                 result.failures.push(setup(
@@ -1010,8 +1119,13 @@ fn check_findings(
             .map(|(i, _)| i)
             .collect();
         let fits = |f: &Finding| {
-            exp.message.as_ref().is_none_or(|m| f.message.contains(m.as_str()))
-                && exp.severity.as_ref().is_none_or(|s| f.severity.as_str() == s)
+            exp.message
+                .as_ref()
+                .is_none_or(|m| f.message.contains(m.as_str()))
+                && exp
+                    .severity
+                    .as_ref()
+                    .is_none_or(|s| f.severity.as_str() == s)
         };
         match candidates.iter().find(|&&i| fits(&findings[i])) {
             Some(&i) => matched[i] = true,
@@ -1023,7 +1137,10 @@ fn check_findings(
                         let mut d = Vec::new();
                         if let Some(m) = &exp.message {
                             if !f.message.contains(m.as_str()) {
-                                d.push(format!("its message does not contain `{m}`: {}", f.message));
+                                d.push(format!(
+                                    "its message does not contain `{m}`: {}",
+                                    f.message
+                                ));
                             }
                         }
                         if let Some(s) = &exp.severity {
@@ -1078,7 +1195,9 @@ fn check_findings(
         let obj = match &nf.entity {
             Some(spec) => {
                 let kind = program.rules()[r.0 as usize].scope.kind();
-                match explain::find_entity(corpus, schema, spec, &[kind]).map_err(|e| e.for_target(&nf.rule)) {
+                match explain::find_entity(corpus, schema, spec, &[kind])
+                    .map_err(|e| e.for_target(&nf.rule))
+                {
                     Ok(o) => Some(o),
                     Err(e) => {
                         result.failures.push(setup(
@@ -1130,7 +1249,10 @@ fn observe(
             match data.derived_value(id, obj.index) {
                 Some(OwnedValue::Grade(s, g)) => {
                     if let Some(scale) = program.scale(*s) {
-                        seen.items.insert((CoverageKind::Grade, format!("{}.{}", scale.name, scale.label(*g))));
+                        seen.items.insert((
+                            CoverageKind::Grade,
+                            format!("{}.{}", scale.name, scale.label(*g)),
+                        ));
                     }
                 }
                 Some(OwnedValue::Enum(e, v)) if *e == outcome_enum => {
@@ -1194,20 +1316,10 @@ fn coverage_of(
     let mut items = Vec::new();
     let packs = match resolver.packs_for(&pt.dir, None, &pt.dir) {
         Ok(p) => p,
-        Err(_) => {
-            return Coverage {
-                pack,
-                cases,
-                items,
-            }
-        }
+        Err(_) => return Coverage { pack, cases, items },
     };
     let Ok(program) = crate::rules::compile(&packs, &ProjectConfig::default(), &[], schema) else {
-        return Coverage {
-            pack,
-            cases,
-            items,
-        };
+        return Coverage { pack, cases, items };
     };
     let text = RuleText::new(&program);
     let own_files: Vec<&str> = pt.pack.files.iter().map(|f| f.name.as_str()).collect();
@@ -1219,8 +1331,15 @@ fn coverage_of(
     };
     let mut push = |kind: CoverageKind, what: String| {
         let covered = seen.items.contains(&(kind, what.clone()));
-        if !items.iter().any(|i: &CoverageItem| i.kind == kind && i.what == what) {
-            items.push(CoverageItem { kind, what, covered });
+        if !items
+            .iter()
+            .any(|i: &CoverageItem| i.kind == kind && i.what == what)
+        {
+            items.push(CoverageItem {
+                kind,
+                what,
+                covered,
+            });
         }
     };
     for rule in program.rules().iter().filter(|r| own(r.loc)) {
@@ -1253,18 +1372,17 @@ fn coverage_of(
             let mut found = text.enum_values_in(d, values);
             found.sort_by_key(|s| crate::schema::OUTCOMES.iter().position(|o| o == s));
             for v in found {
-                push(CoverageKind::Outcome, format!("{} = {v}", value_key(&program, d)));
+                push(
+                    CoverageKind::Outcome,
+                    format!("{} = {v}", value_key(&program, d)),
+                );
             }
         }
     }
     for d in program.derives().iter().filter(|d| own(d.loc)) {
         push(CoverageKind::Value, value_key(&program, d));
     }
-    Coverage {
-        pack,
-        cases,
-        items,
-    }
+    Coverage { pack, cases, items }
 }
 
 #[cfg(test)]
@@ -1293,10 +1411,15 @@ mod tests {
     #[test]
     fn expected_other_values() {
         assert!(Expected::parse_text("missing").matches(&OwnedValue::Missing(None), ""));
-        assert!(Expected::parse_text("missing (集計中)").matches(&OwnedValue::Missing(Some("集計中".into())), ""));
+        assert!(Expected::parse_text("missing (集計中)")
+            .matches(&OwnedValue::Missing(Some("集計中".into())), ""));
         assert!(!Expected::parse_text("missing").matches(&num("1"), "1"));
-        assert!(Expected::parse_text("B").matches(&OwnedValue::Grade(hyoka_dsl::ScaleId(0), 1), "B"));
+        assert!(
+            Expected::parse_text("B").matches(&OwnedValue::Grade(hyoka_dsl::ScaleId(0), 1), "B")
+        );
         assert!(!Expected::parse_text("B").matches(&OwnedValue::Missing(None), "—"));
-        assert!(Expected::parse(&toml::Value::Boolean(true)).matches(&OwnedValue::Bool(true), "true"));
+        assert!(
+            Expected::parse(&toml::Value::Boolean(true)).matches(&OwnedValue::Bool(true), "true")
+        );
     }
 }

@@ -180,11 +180,11 @@ fn input_error(d: &PlanDiagnostic, handler: &miette::GraphicalReportHandler) -> 
     output::usage_error()
 }
 
-fn plain_error(message: String, help: &str) -> PlanDiagnostic {
-    PlanDiagnostic::new("hyoka::usage", Severity::Error, message).help(help.to_string())
+fn plain_error(message: String, help: &str) -> Box<PlanDiagnostic> {
+    Box::new(PlanDiagnostic::new("hyoka::usage", Severity::Error, message).help(help.to_string()))
 }
 
-fn read_source(path: &Path, what: &str) -> Result<SourceFile, PlanDiagnostic> {
+fn read_source(path: &Path, what: &str) -> Result<SourceFile, Box<PlanDiagnostic>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         plain_error(
             format!("cannot read the {what} `{}`: {e}", path.display()),
@@ -244,7 +244,7 @@ fn files_among(corpus: &hyoka_engine::Corpus, changed: &[PathBuf]) -> HashSet<Fi
         .collect()
 }
 
-fn write_output(file: &Option<PathBuf>, text: &str) -> Result<(), PlanDiagnostic> {
+fn write_output(file: &Option<PathBuf>, text: &str) -> Result<(), Box<PlanDiagnostic>> {
     match file {
         Some(path) => std::fs::write(path, text).map_err(|e| {
             plain_error(
@@ -304,12 +304,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
 
     // Read everything CI hands in before evaluating, so a typo fails fast.
     let baseline = match &args.baseline {
-        Some(path) => {
-            match read_source(path, "baseline").and_then(|s| baseline::parse(&s).map_err(|d| *d)) {
-                Ok(b) => Some(b),
-                Err(d) => return input_error(&d, &handler),
-            }
-        }
+        Some(path) => match read_source(path, "baseline").and_then(|s| baseline::parse(&s)) {
+            Ok(b) => Some(b),
+            Err(d) => return input_error(&d, &handler),
+        },
         None => None,
     };
     let changed_files: Option<Vec<PathBuf>> = if let Some(rev) = &args.changed_since {

@@ -48,7 +48,11 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     let loaded = hyoka_engine::load(&paths);
     if loaded.has_errors() {
         let mut out = String::new();
-        for d in loaded.diagnostics.iter().filter(|d| d.severity == hyoka_engine::Severity::Error) {
+        for d in loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == hyoka_engine::Severity::Error)
+        {
             output::render_one(d, &handler, &mut out);
         }
         out.push_str("the plans have load errors; the explanation is of what did load\n");

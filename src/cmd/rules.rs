@@ -89,7 +89,10 @@ pub fn run(args: RulesArgs) -> ExitCode {
                     Some(path) => match std::fs::write(path, text) {
                         Ok(()) => ExitCode::SUCCESS,
                         Err(e) => {
-                            output::eprint(&format!("error: cannot write `{}`: {e}\n", path.display()));
+                            output::eprint(&format!(
+                                "error: cannot write `{}`: {e}\n",
+                                path.display()
+                            ));
                             output::usage_error()
                         }
                     },
@@ -113,8 +116,15 @@ struct Unit {
 
 impl Unit {
     fn own(&self, loc: hyoka_dsl::Loc) -> bool {
-        let name = self.program.sources().get(loc.file as usize).map(|s| s.name.as_str());
-        self.pack.files.iter().any(|f| Some(f.name.as_str()) == name)
+        let name = self
+            .program
+            .sources()
+            .get(loc.file as usize)
+            .map(|s| s.name.as_str());
+        self.pack
+            .files
+            .iter()
+            .any(|f| Some(f.name.as_str()) == name)
     }
 
     fn label(&self) -> String {
@@ -173,10 +183,14 @@ fn units(args: &SelectArgs) -> Result<Vec<Unit>, ExitCode> {
             Err(d) => return Err(fail(&d, args.color)),
         };
         let config = hyoka_engine::config::ProjectConfig::default();
-        let program = match hyoka_engine::rules::compile(&packs, &config, &args.rules.set, &schema) {
+        let program = match hyoka_engine::rules::compile(&packs, &config, &args.rules.set, &schema)
+        {
             Ok(p) => p,
             Err(e) => {
-                return Err(output::setup_failed(setup::SetupError::Compile(e), &handler));
+                return Err(output::setup_failed(
+                    setup::SetupError::Compile(e),
+                    &handler,
+                ));
             }
         };
         let text = RuleText::new(&program);
@@ -190,7 +204,10 @@ fn units(args: &SelectArgs) -> Result<Vec<Unit>, ExitCode> {
     out.sort_by_key(|u| {
         let label = u.label();
         (
-            DEFAULT_PACKS.iter().position(|p| *p == label).unwrap_or(usize::MAX),
+            DEFAULT_PACKS
+                .iter()
+                .position(|p| *p == label)
+                .unwrap_or(usize::MAX),
             label,
         )
     });
@@ -249,7 +266,11 @@ fn param_default(u: &Unit, p: &hyoka_dsl::Param) -> String {
     if p.set_by == "default" || p.set_by.is_empty() {
         written
     } else {
-        format!("{written} (set to {} by {})", u.program.show(p.value.as_value(), &NoData), p.set_by)
+        format!(
+            "{written} (set to {} by {})",
+            u.program.show(p.value.as_value(), &NoData),
+            p.set_by
+        )
     }
 }
 
@@ -261,7 +282,9 @@ fn type_text(u: &Unit, file: u32, ty: &ast::Node<ast::TypeExpr>) -> String {
 fn band_range(b: &hyoka_dsl::Band, pct: bool) -> String {
     let n = |x: Number| if pct { percent(x) } else { x.to_string() };
     match (b.lo, b.hi) {
-        (Some(lo), Some((hi, incl))) => format!("{} ≤ x {} {}", n(lo), if incl { "≤" } else { "<" }, n(hi)),
+        (Some(lo), Some((hi, incl))) => {
+            format!("{} ≤ x {} {}", n(lo), if incl { "≤" } else { "<" }, n(hi))
+        }
         (Some(lo), None) => format!("x ≥ {}", n(lo)),
         (None, Some((hi, incl))) => format!("x {} {}", if incl { "≤" } else { "<" }, n(hi)),
         (None, None) => "any number".into(),
@@ -279,7 +302,13 @@ fn scale_pct(s: &hyoka_dsl::Scale) -> bool {
 /// Display width in a terminal (wide characters count two).
 fn width(s: &str) -> usize {
     s.chars()
-        .map(|c| if (c as u32) >= 0x1100 && !matches!(c, '−' | '…' | '→' | '≤' | '≥') { 2 } else { 1 })
+        .map(|c| {
+            if (c as u32) >= 0x1100 && !matches!(c, '−' | '…' | '→' | '≤' | '≥') {
+                2
+            } else {
+                1
+            }
+        })
         .sum()
 }
 
@@ -295,8 +324,16 @@ fn list(units: &[Unit]) -> String {
     let mut out = String::new();
     for u in units {
         let m = &u.pack.manifest;
-        let _ = writeln!(out, "{} ({}) {}: {}", m.name, u.pack.dir.display(), m.version, m.description);
-        let rules: Vec<&hyoka_dsl::Rule> = u.program.rules().iter().filter(|r| u.own(r.loc)).collect();
+        let _ = writeln!(
+            out,
+            "{} ({}) {}: {}",
+            m.name,
+            u.pack.dir.display(),
+            m.version,
+            m.description
+        );
+        let rules: Vec<&hyoka_dsl::Rule> =
+            u.program.rules().iter().filter(|r| u.own(r.loc)).collect();
         let rows: Vec<[String; 5]> = rules
             .iter()
             .map(|r| {
@@ -402,7 +439,7 @@ fn doc(units: &[Unit], command: &str) -> String {
     out.push_str("# Rule reference\n\n");
     let _ = writeln!(
         out,
-        "Generated from the rule packs' metadata by `{command}`; do not edit by hand\n(a test fails when this file is stale). For what the packs are for and how to\nchoose among them, see docs/rule-packs.md; for the language, docs/rule-language.md.\n"
+        "Generated from the rule packs' metadata by `{command}`; do not edit by hand.\nFor what the packs are for and how to choose among them, see\ndocs/rule-packs.md; for the language, docs/rule-language.md.\n"
     );
     out.push_str("| pack | directory | description |\n|---|---|---|\n");
     for u in units {
@@ -431,7 +468,13 @@ fn doc_unit(u: &Unit, out: &mut String) {
     let extends = m
         .extends
         .as_ref()
-        .map(|e| e.get_ref().iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", "))
+        .map(|e| {
+            e.get_ref()
+                .iter()
+                .map(|x| format!("`{x}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "nothing".into());
     let _ = writeln!(
@@ -455,7 +498,9 @@ fn doc_unit(u: &Unit, out: &mut String) {
 
     let params: Vec<&hyoka_dsl::Param> = p.params().iter().filter(|x| u.own(x.loc)).collect();
     if !params.is_empty() {
-        out.push_str("\n### Parameters\n\n| parameter | type | default | description |\n|---|---|---|---|\n");
+        out.push_str(
+            "\n### Parameters\n\n| parameter | type | default | description |\n|---|---|---|---|\n",
+        );
         for x in params {
             let ty = u
                 .text
@@ -508,7 +553,9 @@ fn doc_unit(u: &Unit, out: &mut String) {
                         .iter()
                         .map(|e| {
                             let text = one_line(&u.text.slice(p, s.loc.file, e.span));
-                            let rhs = text.split_once('=').map_or(text.clone(), |(_, r)| r.trim().to_string());
+                            let rhs = text
+                                .split_once('=')
+                                .map_or(text.clone(), |(_, r)| r.trim().to_string());
                             (e.node.label.node.name.clone(), rhs)
                         })
                         .collect()
@@ -524,7 +571,13 @@ fn doc_unit(u: &Unit, out: &mut String) {
             out.push_str("| grade | when | as written |\n|---|---|---|\n");
             let pct = scale_pct(s);
             for b in &s.bands {
-                let _ = writeln!(out, "| {} | {} | {} |", b.name, band_range(b, pct), as_written(&b.name));
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    b.name,
+                    band_range(b, pct),
+                    as_written(&b.name)
+                );
             }
             for (i, st) in s.states.iter().enumerate() {
                 let when = if i == s.missing_state as usize {
@@ -539,7 +592,9 @@ fn doc_unit(u: &Unit, out: &mut String) {
 
     let rules: Vec<&hyoka_dsl::Rule> = p.rules().iter().filter(|x| u.own(x.loc)).collect();
     if !rules.is_empty() {
-        out.push_str("\n### Rules\n\n| rule | severity | scope | suggest | title |\n|---|---|---|---|---|\n");
+        out.push_str(
+            "\n### Rules\n\n| rule | severity | scope | suggest | title |\n|---|---|---|---|---|\n",
+        );
         for r in &rules {
             let _ = writeln!(
                 out,
@@ -559,7 +614,10 @@ fn doc_unit(u: &Unit, out: &mut String) {
                 out,
                 "\n#### `{}`{}\n",
                 r.qualified_id(),
-                r.title.as_ref().map(|t| format!(" — {t}")).unwrap_or_default()
+                r.title
+                    .as_ref()
+                    .map(|t| format!(" — {t}"))
+                    .unwrap_or_default()
             );
             if let Some(d) = &r.doc {
                 let _ = writeln!(out, "{d}\n");

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use hyoka_engine::config::PackFiles;
-use hyoka_engine::ruletest::{self, CaseResult, Coverage, CoverageKind, Failure, Resolver, RunOptions};
+use hyoka_engine::ruletest::{
+    self, CaseResult, Coverage, CoverageKind, Failure, Resolver, RunOptions,
+};
 use hyoka_engine::PlanDiagnostic;
 use miette::GraphicalReportHandler;
 
@@ -58,7 +60,7 @@ pub fn run(args: TestArgs) -> ExitCode {
         Ok(p) => p,
         Err(d) => {
             let mut out = String::new();
-            output::render_one(&d, &handler, &mut out);
+            output::render_one(d.as_ref(), &handler, &mut out);
             output::eprint(&out);
             return output::usage_error();
         }
@@ -86,7 +88,11 @@ pub fn run(args: TestArgs) -> ExitCode {
 }
 
 /// The whole output of a run.
-fn render(report: &ruletest::TestReport, args: &TestArgs, handler: &GraphicalReportHandler) -> String {
+fn render(
+    report: &ruletest::TestReport,
+    args: &TestArgs,
+    handler: &GraphicalReportHandler,
+) -> String {
     let mut out = String::new();
     // Cases, grouped by pack.
     let mut pack = None;
@@ -94,7 +100,11 @@ fn render(report: &ruletest::TestReport, args: &TestArgs, handler: &GraphicalRep
         if pack != Some(&c.pack) {
             pack = Some(&c.pack);
             let n = report.cases.iter().filter(|x| x.pack == c.pack).count();
-            let failed = report.cases.iter().filter(|x| x.pack == c.pack && !x.passed()).count();
+            let failed = report
+                .cases
+                .iter()
+                .filter(|x| x.pack == c.pack && !x.passed())
+                .count();
             let _ = writeln!(
                 out,
                 "{}: {n} case{}, {failed} failed",
@@ -145,7 +155,13 @@ fn case_label(c: &CaseResult) -> String {
 fn indent(text: &str, by: usize) -> String {
     let pad = " ".repeat(by);
     text.lines()
-        .map(|l| if l.is_empty() { String::new() } else { format!("{pad}{l}") })
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{pad}{l}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
         + "\n"
@@ -233,7 +249,11 @@ fn render_coverage(cov: &Coverage, min: Option<f64>, out: &mut String) {
     // A rule neither fired nor passed was never evaluated at all.
     let fired = cov.missing(CoverageKind::RuleFired);
     let passed = cov.missing(CoverageKind::RulePassed);
-    let never: Vec<&str> = fired.iter().filter(|r| passed.contains(r)).copied().collect();
+    let never: Vec<&str> = fired
+        .iter()
+        .filter(|r| passed.contains(r))
+        .copied()
+        .collect();
     let list = |out: &mut String, what: &str, items: Vec<&str>| {
         if !items.is_empty() {
             let _ = writeln!(out, "    {what}: {}", items.join(", "));
@@ -243,15 +263,39 @@ fn render_coverage(cov: &Coverage, min: Option<f64>, out: &mut String) {
     list(
         out,
         "rules that never fired",
-        fired.iter().filter(|r| !never.contains(r)).copied().collect(),
+        fired
+            .iter()
+            .filter(|r| !never.contains(r))
+            .copied()
+            .collect(),
     );
     list(
         out,
         "rules never evaluated without firing",
-        passed.iter().filter(|r| !never.contains(r)).copied().collect(),
+        passed
+            .iter()
+            .filter(|r| !never.contains(r))
+            .copied()
+            .collect(),
     );
-    list(out, "grades no case produced", cov.missing(CoverageKind::Grade));
-    list(out, "suggested outcomes no case exercised", cov.missing(CoverageKind::Suggest));
-    list(out, "outcomes no case produced", cov.missing(CoverageKind::Outcome));
-    list(out, "derived values no expectation checks", cov.missing(CoverageKind::Value));
+    list(
+        out,
+        "grades no case produced",
+        cov.missing(CoverageKind::Grade),
+    );
+    list(
+        out,
+        "suggested outcomes no case exercised",
+        cov.missing(CoverageKind::Suggest),
+    );
+    list(
+        out,
+        "outcomes no case produced",
+        cov.missing(CoverageKind::Outcome),
+    );
+    list(
+        out,
+        "derived values no expectation checks",
+        cov.missing(CoverageKind::Value),
+    );
 }

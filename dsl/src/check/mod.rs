@@ -9,13 +9,13 @@
 //! 3. compute parameter values: default, then the settings of extending
 //!    packs, then the user's (`PACK.NAME = "85%"`), each checked against the
 //!    declared type;
-//! 4. compute scale bands from those values and prove them ([`scale`]);
+//! 4. compute scale bands from those values and prove them (`scale.rs`);
 //! 5. find recursive functions, then check every function body once;
 //! 6. lower derives (recording which derives each reads), order them by
 //!    dependency and report cycles;
 //! 7. lower rules, apply rule settings (`off`, re-grading).
 //!
-//! Lowering ([`expr`]) types and compiles an expression in one walk:
+//! Lowering (`expr.rs`) types and compiles an expression in one walk:
 //! functions are inlined, parameters become constants, constant
 //! sub-expressions are folded.
 //!
@@ -901,7 +901,7 @@ impl<'a> Checker<'a> {
         let ty = self.param_types[i];
         let value = match (ty, self.param_override[i].clone()) {
             (Some(t), Some((text, _, origin))) => {
-                let v = self.parse_setting_value(d.pack, t, &text);
+                let v = self.parse_setting_value(t, &text);
                 if v.is_none() {
                     let key = format!("{}.{}", self.units[d.pack].name, d.name.node);
                     let example = self.example_value(t);
@@ -970,7 +970,7 @@ impl<'a> Checker<'a> {
 
     /// Parses a setting's text as a value of type `t` (`"85%"`, `"true"`,
     /// `"increase"`, `"A"`).
-    fn parse_setting_value(&self, pack: usize, t: Type, text: &str) -> Option<OwnedValue> {
+    fn parse_setting_value(&self, t: Type, text: &str) -> Option<OwnedValue> {
         let text = text.trim();
         if t.list {
             return None;
@@ -992,7 +992,6 @@ impl<'a> Checker<'a> {
                 .position(|v| v == text)
                 .map(|i| OwnedValue::Enum(e, i as u16)),
             Base::Grade(s) => {
-                let _ = pack;
                 let decl = self.scales.get(s.0 as usize)?;
                 decl.node
                     .entries
@@ -1410,7 +1409,6 @@ impl<'a> Checker<'a> {
             for part in parts {
                 let (n, t) = self.expr(&mut b, part, None);
                 if t.list || matches!(t.base, Base::Key) {
-                    b.frame.file = file;
                     self.error(
                         file,
                         part.span,

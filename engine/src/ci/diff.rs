@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use hyoka_dsl::{DeriveId, Number, OwnedValue, Program};
 use serde::Serialize;
 
-use super::outcome::{place, Place};
+use super::outcome::{LineIndex, Place};
 use crate::eval::Evaluation;
 use crate::finding::{EntityKind, EntityRef};
 use crate::model::{Amount, Corpus, Direction, Indicator, Level, Project};
@@ -361,10 +361,11 @@ fn snapshot(side: &Side<'_>, values: &[&str]) -> Snapshot {
             }
         }
     }
+    let lines: Vec<LineIndex> = c.files.iter().map(|f| LineIndex::new(&f.text)).collect();
     for f in &side.evaluation.findings {
         let p: Option<Place> = f.places.first().map(|(span, label)| {
             let file = c.file_of(*span);
-            place(&file.name, &file.text, span.range(), label)
+            lines[span.file as usize].place(&file.name, &file.text, span.range(), label)
         });
         snap.findings.push(FindingRef {
             fingerprint: f.fingerprint(c),

@@ -141,6 +141,8 @@ pub struct Outcome<'a> {
     pub changes: bool,
     /// How many diagnostics at the front of `diagnostics` came from loading.
     load_diagnostics: usize,
+    /// Line starts of each corpus file, for places.
+    lines: Vec<LineIndex>,
 }
 
 impl<'a> Outcome<'a> {
@@ -230,6 +232,11 @@ impl<'a> Outcome<'a> {
             baseline: false,
             changes: false,
             load_diagnostics: load_diagnostics.len(),
+            lines: corpus
+                .files
+                .iter()
+                .map(|f| LineIndex::new(&f.text))
+                .collect(),
         }
     }
 
@@ -284,6 +291,7 @@ impl<'a> Outcome<'a> {
             settings: self.settings.clone(),
             baseline: false,
             changes: false,
+            lines: self.lines.clone(),
             ..*self
         }
     }
@@ -356,7 +364,7 @@ impl<'a> Outcome<'a> {
             .iter()
             .map(|(span, label)| {
                 let file = self.corpus.file_of(*span);
-                place(&file.name, &file.text, span.range(), label)
+                self.lines[span.file as usize].place(&file.name, &file.text, span.range(), label)
             })
             .collect()
     }
@@ -447,6 +455,54 @@ pub fn display_path(name: &str) -> String {
     s
 }
 
+/// The starts of a text's lines, so that many places in one file cost a
+/// binary search each rather than a scan from the top.
+#[derive(Clone, Debug)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset, as
+    /// [`line_col`] computes them.
+    pub fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(text.len());
+        while offset > 0 && !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        (line, text[start..offset].chars().count() + 1)
+    }
+
+    /// The place of `range` in `text` (the text this index was made from).
+    pub fn place(
+        &self,
+        name: &str,
+        text: &str,
+        range: std::ops::Range<usize>,
+        label: &str,
+    ) -> Place {
+        let (line, column) = self.line_col(text, range.start);
+        let (end_line, end_column) = self.line_col(text, range.end.max(range.start));
+        Place {
+            file: display_path(name),
+            line,
+            column,
+            end_line,
+            end_column,
+            label: label.to_string(),
+        }
+    }
+}
+
 /// The place of `range` in a file's text.
 pub fn place(name: &str, text: &str, range: std::ops::Range<usize>, label: &str) -> Place {
     let (line, column) = line_col(text, range.start);
@@ -466,4 +522,22 @@ pub fn diagnostic_place(d: &PlanDiagnostic) -> Option<Place> {
     let named = d.file.as_ref()?;
     let (range, label) = d.labels.first()?;
     Some(place(named.name(), named.inner(), range.clone(), label))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let text = "[plan]\nid = \"郡山\"\n\n名前 = \"x\"\r\nlast";
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                index.line_col(text, offset),
+                line_col(text, offset),
+                "at {offset}"
+            );
+        }
+    }
 }

@@ -364,12 +364,12 @@ fn read_waiver(
     let target = target_v.and_then(|(key, v)| {
         let text = string(source, key, v, errors)?.trim();
         if key == "fingerprint" {
-            if text.len() >= 8 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Some(Target::Fingerprint(text.to_ascii_lowercase()));
             }
             errors.push(
                 error(source, "bad_fingerprint", format!("`{text}` is not a finding fingerprint"), v.span(), "not a fingerprint")
-                    .help("a fingerprint is the hex string of a finding's `fingerprint` in `hyoka check --format json`"),
+                    .help("a fingerprint is the 16 hex digits of a finding's `fingerprint` in `hyoka check --format json`"),
             );
             return None;
         }

@@ -217,6 +217,22 @@ impl Reader<'_, '_> {
         }
     }
 
+    /// Whether project `p` is counted in the tables: not re-listed (再掲,
+    /// counted under its original) and not completed (完了, nothing left to
+    /// evaluate).
+    fn is_counted_project(&self, p: ProjectIdx) -> bool {
+        let pr = &self.corpus.projects[p as usize];
+        pr.relisted_from.is_none() && pr.status.value != ProjectStatus::Completed
+    }
+
+    /// Whether indicator `i` is counted: its project, if any, is.
+    fn is_counted_indicator(&self, i: &Indicator) -> bool {
+        match i.under {
+            Owner::Project(p) => self.is_counted_project(p),
+            _ => true,
+        }
+    }
+
     fn node_label(&self, n: NodeIdx) -> String {
         let node = &self.corpus.nodes[n as usize];
         format!("{} {}", node.id.value, node.name.value)
@@ -274,6 +290,7 @@ impl Reader<'_, '_> {
                 .map(|m| c.nodes[m as usize].id.value.clone()),
             project: project.map(|p| p.id.value.clone()),
             relisted: self.is_relisted_indicator(i),
+            counted: self.is_counted_indicator(i),
             monitoring: i.monitoring,
             cumulative: i.cumulative,
             baseline: i.baseline.as_ref().map(observed),
@@ -334,19 +351,21 @@ impl Reader<'_, '_> {
             .projects
             .iter()
             .copied()
-            .filter(|&p| c.projects[p as usize].relisted_from.is_none())
+            .filter(|&p| self.is_counted_project(p))
             .collect();
+        let relisted = plan
+            .projects
+            .iter()
+            .filter(|&&p| c.projects[p as usize].relisted_from.is_some())
+            .count();
         let counts = ProjectCounts {
             listed: plan.projects.len(),
-            relisted: plan.projects.len() - counted.len(),
+            relisted,
+            completed: plan.projects.len() - relisted - counted.len(),
             counted: counted.len(),
             new: counted
                 .iter()
                 .filter(|&&p| c.projects[p as usize].status.value == ProjectStatus::New)
-                .count(),
-            completed: counted
-                .iter()
-                .filter(|&&p| c.projects[p as usize].status.value == ProjectStatus::Completed)
                 .count(),
             uncategorised: counted
                 .iter()
@@ -361,7 +380,7 @@ impl Reader<'_, '_> {
             .indicators
             .iter()
             .copied()
-            .filter(|&i| !self.is_relisted_indicator(&c.indicators[i as usize]))
+            .filter(|&i| self.is_counted_indicator(&c.indicators[i as usize]))
             .collect();
         let indicator_grades = distribution(
             labels,
@@ -489,8 +508,9 @@ impl Reader<'_, '_> {
             );
             if t.table.total != counts.counted {
                 s.push_str(&format!(
-                    "hyokaは計画ファイルの{}事業（新規{}事業・完了{}事業を含む）を集計しており、対象が異なります。",
-                    counts.counted, counts.new, counts.completed
+                    "hyokaは計画ファイルの{}（新規{}事業を含む）を集計しており、対象が異なります。",
+                    counts.phrase(),
+                    counts.new
                 ));
             }
             remarks.push(s);
@@ -813,7 +833,7 @@ impl Reader<'_, '_> {
             }
             for &p in &plan.projects {
                 let pr = &c.projects[p as usize];
-                if pr.relisted_from.is_none() {
+                if self.is_counted_project(p) {
                     change(
                         pid,
                         "project",
@@ -825,7 +845,7 @@ impl Reader<'_, '_> {
             }
             for &i in &plan.indicators {
                 let ind = &c.indicators[i as usize];
-                if self.is_relisted_indicator(ind) {
+                if !self.is_counted_indicator(ind) {
                     continue;
                 }
                 change(
@@ -1036,7 +1056,7 @@ fn departments(
             .iter()
             .flat_map(|n| &n.indicators)
             .chain(plan.projects.iter().flat_map(|p| &p.indicators))
-            .filter(|i| !i.relisted);
+            .filter(|i| i.counted);
         for i in rows {
             // Departments sort by name, "not recorded" last.
             let key = (

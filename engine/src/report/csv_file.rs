@@ -169,6 +169,8 @@ pub fn render(d: &ReportData, bom: bool) -> Vec<u8> {
             flag(r.cumulative).to_string(),
             if r.relisted {
                 "対象外（再掲）".to_string()
+            } else if !r.counted {
+                "対象外（完了）".to_string()
             } else {
                 "○".to_string()
             },

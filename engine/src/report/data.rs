@@ -219,22 +219,48 @@ pub struct CrossRow {
     pub total: usize,
 }
 
-/// How a plan's projects are counted.
+/// How a plan's projects are counted: every project once, so re-listed
+/// projects (再掲, counted under their original) and completed ones (完了,
+/// nothing left to evaluate) are left out of the tables.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProjectCounts {
     /// Every project in the file.
     pub listed: usize,
-    /// Re-listed (再掲): counted once, under the original.
+    /// Re-listed (再掲).
     pub relisted: usize,
-    /// `listed - relisted`: the projects the tables count.
-    pub counted: usize,
-    /// Of the counted: new (新) and completed (完了).
-    pub new: usize,
+    /// Completed (完了), not re-listed.
     pub completed: usize,
+    /// `listed - relisted - completed`: the projects the tables count.
+    pub counted: usize,
+    /// Of the counted: new (新).
+    pub new: usize,
     /// Of the counted: without a category (取組内容).
     pub uncategorised: usize,
     /// Of the counted: without any indicator.
     pub without_indicators: usize,
+}
+
+impl ProjectCounts {
+    /// `全87事業のうち再掲4事業・完了3事業を除く80事業`.
+    pub fn phrase(&self) -> String {
+        let mut left_out = Vec::new();
+        if self.relisted > 0 {
+            left_out.push(format!("再掲{}事業", self.relisted));
+        }
+        if self.completed > 0 {
+            left_out.push(format!("完了{}事業", self.completed));
+        }
+        if left_out.is_empty() {
+            format!("全{}事業", self.listed)
+        } else {
+            format!(
+                "全{}事業のうち{}を除く{}事業",
+                self.listed,
+                left_out.join("・"),
+                self.counted
+            )
+        }
+    }
 }
 
 /// A table the plan itself publishes (`[[recorded_summary]]`): the
@@ -261,7 +287,7 @@ pub struct PlanReport {
     pub note: Option<String>,
     pub projects_counted: ProjectCounts,
     /// Indicators of the plan, of which `indicators_counted` are not of a
-    /// re-listed project.
+    /// re-listed or completed project.
     pub indicators: usize,
     pub indicators_counted: usize,
     /// Grades of the counted indicators.
@@ -364,6 +390,8 @@ pub struct IndicatorRow {
     /// The project it belongs to.
     pub project: Option<String>,
     pub relisted: bool,
+    /// Counted in the tables: not of a re-listed or completed project.
+    pub counted: bool,
     pub monitoring: bool,
     pub cumulative: bool,
     pub baseline: Option<Observed>,

@@ -66,6 +66,7 @@ ul ul { margin: .1rem 0 .4rem; }
   .table-wrap { overflow: visible; }
   table { font-size: 8.5pt; }
   tr, figure, .note { break-inside: avoid; }
+  .grade, .note, tr.total th, tr.total td { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   h2, h3, h4, h5 { break-after: avoid; }
   .charts, .columns { display: block; }
   figure svg { max-width: 16cm; }

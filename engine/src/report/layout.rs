@@ -196,6 +196,8 @@ fn remarks(i: &IndicatorRow) -> String {
     }
     if i.relisted {
         r.push("再掲事業の指標（集計対象外）".into());
+    } else if !i.counted {
+        r.push("完了事業の指標（集計対象外）".into());
     }
     r.join("・")
 }
@@ -344,7 +346,7 @@ pub fn layout(d: &ReportData, charts: bool) -> Vec<Block> {
             .map(|(b, r)| format!("{b} {r}"))
             .collect();
         intro.push_str(&format!(
-            "評価（{}）: 達成率が {}、{}（算出できないもの）。",
+            "評価の区分（{}）: {}、{}（算出できないもの）。",
             s.name,
             bands.join("、"),
             s.states.join("・")
@@ -483,15 +485,9 @@ fn plan_blocks(out: &mut Vec<Block>, p: &PlanReport, d: &ReportData, g: &Grades,
         )),
     ];
     if c.listed > 0 {
-        let mut s = format!(
-            "事業: 全{}事業のうち再掲{}事業を除く{}事業を集計",
-            c.listed, c.relisted, c.counted
-        );
-        if c.new > 0 || c.completed > 0 {
-            s.push_str(&format!(
-                "（うち新規{}事業・完了{}事業）",
-                c.new, c.completed
-            ));
+        let mut s = format!("事業: {}を集計", c.phrase());
+        if c.new > 0 {
+            s.push_str(&format!("（うち新規{}事業）", c.new));
         }
         facts.push(Item::new(s));
     }
@@ -533,7 +529,7 @@ fn plan_blocks(out: &mut Vec<Block>, p: &PlanReport, d: &ReportData, g: &Grades,
     }
     if c.counted > 0 {
         out.push(Block::Table(distribution_table(
-            format!("{}: 事業の評価（{}年度、再掲を除く）", p.name, d.year),
+            format!("{}: 事業の評価（{}年度、{}）", p.name, d.year, c.phrase()),
             "事業数",
             &p.project_grades,
             g,
@@ -558,8 +554,9 @@ fn plan_blocks(out: &mut Vec<Block>, p: &PlanReport, d: &ReportData, g: &Grades,
             h(5, "hyokaの集計".into()),
             Block::Table(cross_table(
                 format!(
-                    "hyokaの集計: 取組内容 × 評価（{}年度、全{}事業のうち再掲{}事業を除く{}事業）",
-                    d.year, c.listed, c.relisted, c.counted
+                    "hyokaの集計: 取組内容 × 評価（{}年度、{}）",
+                    d.year,
+                    c.phrase()
                 ),
                 "取組内容",
                 t,
@@ -568,7 +565,7 @@ fn plan_blocks(out: &mut Vec<Block>, p: &PlanReport, d: &ReportData, g: &Grades,
         if charts {
             col.push(Block::Chart {
                 svg: chart::count_bars(t, d.scale.as_ref()),
-                caption: "hyokaの集計: 取組内容別の評価（事業数）".into(),
+                caption: format!("hyokaの集計（{}）: 取組内容別の評価（事業数）", p.name),
             });
         }
         columns.push(col);
@@ -608,7 +605,12 @@ fn plan_blocks(out: &mut Vec<Block>, p: &PlanReport, d: &ReportData, g: &Grades,
                 "取組内容別の評価（hyokaの集計と市の公表値）".into()
             },
         ));
-        out.push(Block::Columns(columns));
+        if p.recorded.is_empty() {
+            // hyoka's table alone: no comparison, no sub-heading.
+            out.extend(columns.into_iter().flatten().skip(1));
+        } else {
+            out.push(Block::Columns(columns));
+        }
     }
 
     // Indicators by node.

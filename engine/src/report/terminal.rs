@@ -163,10 +163,7 @@ pub fn render(d: &ReportData, color: bool) -> String {
             p.municipality, p.period_from, p.period_to, p.indicators_counted
         );
         if c.listed > 0 {
-            facts.push_str(&format!(
-                "・事業 全{}（再掲{}を除く{}を集計）",
-                c.listed, c.relisted, c.counted
-            ));
+            facts.push_str(&format!("・事業 {}を集計", c.phrase()));
         }
         out.push_str(&facts);
         out.push('\n');
