@@ -29,6 +29,47 @@ pub fn time_on<T: Send>(pool: &rayon::ThreadPool, f: impl FnOnce() -> T + Send) 
     elapsed
 }
 
+/// CPU time of the calling thread (user + system).
+pub fn thread_cpu() -> Duration {
+    // SAFETY: an all-zero timespec is valid; clock_gettime only writes it.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid clock id and a valid pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// A timed run on a pool: its wall time, and the CPU time of the busiest
+/// pool thread — the critical path, which other processes sharing the
+/// cores do not lengthen (they lengthen the wall time instead).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timed {
+    pub wall: Duration,
+    pub critical_cpu: Duration,
+    pub total_cpu: Duration,
+}
+
+/// Like [`time_on`], also measuring every pool thread's CPU time.
+pub fn time_on_cpu<T: Send>(pool: &rayon::ThreadPool, f: impl FnOnce() -> T + Send) -> Timed {
+    let before: Vec<Duration> = pool.broadcast(|_| thread_cpu());
+    let (wall, value) = pool.install(|| {
+        let start = Instant::now();
+        let value = f();
+        (start.elapsed(), value)
+    });
+    let after: Vec<Duration> = pool.broadcast(|_| thread_cpu());
+    drop(value);
+    let deltas: Vec<Duration> = after
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| a.saturating_sub(*b))
+        .collect();
+    Timed {
+        wall,
+        critical_cpu: deltas.iter().copied().max().unwrap_or_default(),
+        total_cpu: deltas.iter().sum(),
+    }
+}
+
 /// The median of some durations (the lower middle for an even count).
 pub fn median(times: &[Duration]) -> Duration {
     let mut v = times.to_vec();

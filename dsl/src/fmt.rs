@@ -5,7 +5,7 @@
 //! them) back by position.
 //!
 //! **How.** Each declaration, rule header and clause is turned into a
-//! [`Doc`]: text, the places where a line may break, and groups of such
+//! document: text, the places where a line may break, and groups of such
 //! places that break together (after Wadler's "prettier printer"). A group
 //! is printed on one line when it fits in [`WIDTH`] columns (up to the next
 //! place where the line breaks anyway), else its breaks become new lines and

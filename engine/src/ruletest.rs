@@ -880,7 +880,8 @@ impl Expected {
                 return Expected::Exact(n);
             }
         }
-        if let Some((a, b)) = t.split_once('/') {
+        // A fraction is exact with or without the leading `=`.
+        if let Some((a, b)) = t.trim_start_matches('=').split_once('/') {
             if let (Ok(a), Ok(b)) = (Number::parse(a), Number::parse(b)) {
                 if let Ok(n) = a.checked_div(b) {
                     return Expected::Exact(n);
