@@ -3,16 +3,37 @@
 //! indicators stored in columns (as the engine stores them).
 //!
 //! Run with `cargo run --release -p hyoka-dsl --example bench_grade [N]`.
-//! It prints evaluations per second for each variant and the ratio; it
-//! asserts nothing about time (machines differ), only that both agree.
+//!
+//! What is compared, on the same `Columns` (both sides read the same
+//! arrays, both store a rate column and a grade column):
+//!
+//! - hyoka: the derives `rate` and `grade`, in dependency order, their
+//!   results stored in the columns that [`Data::derived`] answers from.
+//!   Variants: one [`hyoka_dsl::Program::eval_derive`] call per derive and
+//!   entity, with `latest` walking the list through [`Data::field`] /
+//!   [`Data::list_get`] (the default of [`Data::latest`]) or answered by
+//!   `Columns` directly; and both derives of an entity in one
+//!   [`hyoka_dsl::Program::eval_derives`] call.
+//! - by hand, exact: the same rule in plain Rust with the same exact
+//!   numbers ([`Number::checked_div`], comparisons by cross-multiplication
+//!   in `i128`), storing the rate and the grade. This is the reference.
+//! - by hand, f64: the same in `f64` (not exact; shown for scale only).
+//!
+//! Times are CPU time of this thread (`CLOCK_THREAD_CPUTIME_ID`: the
+//! machine may be shared), per indicator. Every round runs every variant
+//! once; the ratio hyoka / by hand is taken per round and the median over
+//! the rounds is printed, with the median time of each variant. It asserts
+//! nothing about time (machines differ), only that all variants agree.
+//!
+//! `… bench_grade N only` runs one variant only (`walk`, `fast`, `group`,
+//! `hand`, `f64`, `direct`), or none (`setup`), for `perf`.
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use hyoka_dsl::schema::testing::{plan_model, PlanModel};
 use hyoka_dsl::{
-    compile, Ctx, Data, DeriveId, FieldId, KindId, ListRef, Number, Obj, Overrides, PackSource,
-    Value,
+    compile, Ctx, Data, DeriveId, FieldId, KindId, Latest, ListRef, Number, Obj, Overrides,
+    PackSource, RuntimeError, Series, Value,
 };
 
 const RULES: &str = r#"
@@ -43,6 +64,35 @@ derive grade for indicator: grade(abc) = grade(abc, indicator.rate)
 derive grade_direct for indicator: grade(abc) = grade(abc, rate_of(indicator))
 "#;
 
+/// CPU time of the calling thread, in seconds.
+fn cpu_time() -> f64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut ts = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec (two C longs on the 64-bit
+    // Linux targets this benchmark runs on) to the pointer it is given.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    ts.sec as f64 + ts.nsec as f64 * 1e-9
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
 /// Which column a field id reads.
 #[derive(Clone, Copy)]
 enum Col {
@@ -62,6 +112,11 @@ struct Columns {
     target: KindId,
     observation: KindId,
     direction_enum: hyoka_dsl::EnumId,
+    /// `indicator.actuals`: the series `Columns` answers `latest` for.
+    actuals_field: FieldId,
+    /// Answer `latest` by walking the list (the default of
+    /// [`Data::latest`]) instead of from the columns.
+    walk: bool,
     monitoring: Vec<bool>,
     direction: Vec<u16>,
     /// Target value per indicator (the target record has the indicator's index).
@@ -115,6 +170,39 @@ impl Data for Columns {
             self.grade[i]
         }
     }
+
+    /// The same answer as the walk, read from the columns: the loop the
+    /// hand-written rule has, plus the reason of a missing value.
+    #[inline]
+    fn latest(&self, obj: Obj, series: Series, year: i32) -> Latest<'_> {
+        if self.walk || series.list != self.actuals_field {
+            return hyoka_dsl::eval::walk_latest(self, obj, series, year);
+        }
+        let (start, len) = self.actuals[obj.index as usize];
+        let (start, end) = (start as usize, (start + len) as usize);
+        let mut best: Option<(i32, Number)> = None;
+        let mut missing: Option<i32> = None;
+        for (&y, v) in self.obs_year[start..end]
+            .iter()
+            .zip(&self.obs_value[start..end])
+        {
+            if y > year {
+                continue;
+            }
+            match v {
+                Some(v) => {
+                    if best.is_none_or(|(by, _)| y >= by) {
+                        best = Some((y, *v));
+                    }
+                }
+                None => missing = Some(y),
+            }
+        }
+        match best {
+            Some((y, v)) => Ok((y, Value::Num(v))),
+            None => Err(missing.map(|_| "集計中")),
+        }
+    }
 }
 
 fn build(model: &PlanModel, n: usize) -> Columns {
@@ -132,6 +220,8 @@ fn build(model: &PlanModel, n: usize) -> Columns {
         target: model.kind("target"),
         observation: model.kind("observation"),
         direction_enum: model.enumeration("direction"),
+        actuals_field: model.field("indicator", "actuals"),
+        walk: false,
         monitoring: Vec::with_capacity(n),
         direction: Vec::with_capacity(n),
         target_value: Vec::with_capacity(n),
@@ -177,13 +267,29 @@ fn build(model: &PlanModel, n: usize) -> Columns {
     c
 }
 
-/// The grade computed by hand: what one would write in Rust for this rule,
-/// with exact numbers (so the results can be compared one to one).
+/// The columns the hand-written loops store: what hyoka stores, in the
+/// types one would choose by hand.
+struct HandOut {
+    rate: Vec<Option<Number>>,
+    grade: Vec<u16>,
+}
+
+const UNRATED: u16 = 3;
+
+/// The rate and grade computed by hand: what one would write in Rust for
+/// this rule, with exact numbers (so the results can be compared one to
+/// one): the quotient is exact ([`Number::checked_div`]) and the
+/// thresholds are compared by cross-multiplication in `i128`.
 #[inline(never)]
-fn by_hand(c: &Columns, i: usize, year: i32, a_min: Number, b_min: Number) -> u16 {
-    const UNRATED: u16 = 3;
+fn by_hand(
+    c: &Columns,
+    i: usize,
+    year: i32,
+    a_min: Number,
+    b_min: Number,
+) -> (Option<Number>, u16) {
     if c.monitoring[i] {
-        return UNRATED;
+        return (None, UNRATED);
     }
     let (start, len) = c.actuals[i];
     let mut best: Option<(i32, Number)> = None;
@@ -200,26 +306,27 @@ fn by_hand(c: &Columns, i: usize, year: i32, a_min: Number, b_min: Number) -> u1
         }
     }
     let (Some((_, actual)), Some(target)) = (best, c.target_value[i]) else {
-        return UNRATED;
+        return (None, UNRATED);
     };
     let rate = match c.direction[i] {
         0 if !target.is_zero() => actual.checked_div(target),
         1 if !actual.is_zero() => target.checked_div(actual),
-        _ => return UNRATED,
+        _ => return (None, UNRATED),
     };
     match rate {
-        Ok(r) if r >= a_min => 0,
-        Ok(r) if r >= b_min => 1,
-        Ok(_) => 2,
-        Err(_) => UNRATED,
+        Ok(r) if r >= a_min => (Some(r), 0),
+        Ok(r) if r >= b_min => (Some(r), 1),
+        Ok(r) => (Some(r), 2),
+        Err(_) => (None, UNRATED),
     }
 }
 
-/// The same by hand with f64, the fastest loop a person would write.
+/// The same by hand with f64, the fastest loop a person would write (not
+/// exact: shown for scale, not compared).
 #[inline(never)]
-fn by_hand_f64(c: &Columns, i: usize, year: i32) -> u16 {
+fn by_hand_f64(c: &Columns, i: usize, year: i32) -> (f64, u16) {
     if c.monitoring[i] {
-        return 3;
+        return (f64::NAN, UNRATED);
     }
     let (start, len) = c.actuals[i];
     let mut best: Option<(i32, f64)> = None;
@@ -236,20 +343,43 @@ fn by_hand_f64(c: &Columns, i: usize, year: i32) -> u16 {
         }
     }
     let (Some((_, actual)), Some(target)) = (best, c.target_value[i]) else {
-        return 3;
+        return (f64::NAN, UNRATED);
     };
     let target = target.to_f64();
     let rate = match c.direction[i] {
         0 if target != 0.0 => actual / target,
         1 if actual != 0.0 => target / actual,
-        _ => return 3,
+        _ => return (f64::NAN, UNRATED),
     };
-    if rate >= 0.9 {
+    let g = if rate >= 0.9 {
         0
     } else if rate >= 0.7 {
         1
     } else {
         2
+    };
+    (rate, g)
+}
+
+/// Asserts that hyoka's columns hold what the exact hand loop computed.
+fn check(data: &Columns, hand: &HandOut, what: &str) {
+    for i in 0..hand.grade.len() {
+        let g = match data.grade[i] {
+            Value::Grade(_, g) => g,
+            _ => u16::MAX,
+        };
+        assert_eq!(g, hand.grade[i], "{what}: grade of indicator {i}");
+        let r = data.rate[i].as_number();
+        assert_eq!(r, hand.rate[i], "{what}: rate of indicator {i}");
+    }
+}
+
+/// A derived value as the columns keep it (`'static`: numbers and grades).
+fn keep(v: Result<Value<'_>, RuntimeError>) -> Value<'static> {
+    match v {
+        Ok(Value::Num(x)) => Value::Num(x),
+        Ok(Value::Grade(s, g)) => Value::Grade(s, g),
+        _ => Value::Missing(None),
     }
 }
 
@@ -258,6 +388,11 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_700_000);
+    let only = std::env::args().nth(2).unwrap_or_default();
+    let rounds: usize = std::env::args()
+        .nth(3)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
     let model = plan_model();
     let pack = PackSource::new("bench", vec![("bench.hyk".into(), RULES.into())]);
     let program = match compile(&[pack], &model.schema, &Overrides::default()) {
@@ -278,7 +413,7 @@ fn main() {
     let direct = program
         .derive_named(model.kind("indicator"), "grade_direct")
         .unwrap();
-    assert!(rate.0 < grade.0, "rate is computed before grade");
+    assert_eq!(grade.0, rate.0 + 1, "rate, then grade");
     let mut data = build(&model, n);
     data.rate_id = rate;
     let ctx = Ctx { year: 2022 };
@@ -286,118 +421,140 @@ fn main() {
     let a_min = Number::parse("90%").unwrap();
     let b_min = Number::parse("70%").unwrap();
 
-    // `dsl` or `hand` runs one side only, `setup` neither, for `perf stat`
-    // (CPU time is steadier than wall time on a busy machine).
-    let only = std::env::args().nth(2).unwrap_or_default();
-    let rounds = 5;
-    let mut best_dsl = f64::MAX;
-    let mut best_hand = f64::MAX;
-    let mut best_f64 = f64::MAX;
-    let mut best_split = (0.0, 0.0);
-    let mut grades = vec![0u16; n];
-    for _ in 0..rounds {
-        // hyoka: both derives, in dependency order, stored in columns.
-        let t = Instant::now();
-        if only == "setup" {
-            continue;
-        }
-        if only == "direct" {
-            for (i, g) in grades.iter_mut().enumerate() {
-                let obj = Obj::new(kind, i as u32);
-                *g = match program.eval_derive(direct, obj, &data, &ctx) {
-                    Ok(Value::Grade(_, g)) => g,
-                    _ => u16::MAX,
-                };
-            }
-            continue;
-        }
-        if only == "hand" {
-            for (i, g) in grades.iter_mut().enumerate() {
-                *g = by_hand(black_box(&data), i, ctx.year, a_min, b_min);
-            }
-            continue;
-        }
+    // hyoka, one call per derive and entity (as the engine did).
+    let per_derive = |data: &mut Columns| {
         let mut rates = std::mem::take(&mut data.rate);
         for (i, slot) in rates.iter_mut().enumerate() {
             let obj = Obj::new(kind, i as u32);
-            *slot = match program.eval_derive(rate, obj, &data, &ctx) {
-                Ok(Value::Num(x)) => Value::Num(x),
-                _ => Value::Missing(None),
-            };
+            *slot = keep(program.eval_derive(rate, obj, &*data, &ctx));
         }
         data.rate = rates;
-        let t_rate = t.elapsed().as_secs_f64();
-        let mut out = std::mem::take(&mut data.grade);
-        for (i, slot) in out.iter_mut().enumerate() {
+        let mut grades = std::mem::take(&mut data.grade);
+        for (i, slot) in grades.iter_mut().enumerate() {
             let obj = Obj::new(kind, i as u32);
-            *slot = match program.eval_derive(grade, obj, &data, &ctx) {
-                Ok(Value::Grade(s, g)) => Value::Grade(s, g),
-                _ => Value::Missing(None),
-            };
+            *slot = keep(program.eval_derive(grade, obj, &*data, &ctx));
         }
-        data.grade = out;
-        let total = t.elapsed().as_secs_f64();
-        if total < best_dsl {
-            best_split = (t_rate, total - t_rate);
+        data.grade = grades;
+    };
+    // hyoka, both derives of an entity in one call.
+    let grouped = |data: &mut Columns| {
+        let mut rates = std::mem::take(&mut data.rate);
+        let mut grades = std::mem::take(&mut data.grade);
+        let mut errors = Vec::new();
+        for (i, (r, g)) in rates.iter_mut().zip(grades.iter_mut()).enumerate() {
+            let obj = Obj::new(kind, i as u32);
+            let mut out = [Value::Missing(None); 2];
+            program.eval_derives(rate, obj, &*data, &ctx, &mut out, &mut errors);
+            *r = keep(Ok(out[0]));
+            *g = keep(Ok(out[1]));
         }
-        best_dsl = best_dsl.min(total);
-        if only == "dsl" {
-            continue;
-        }
+        assert!(errors.is_empty());
+        data.rate = rates;
+        data.grade = grades;
+    };
+    let mut hand = HandOut {
+        rate: vec![None; n],
+        grade: vec![0; n],
+    };
+    let mut hand_f64 = (vec![0.0f64; n], vec![0u16; n]);
 
-        let t = Instant::now();
-        for (i, g) in grades.iter_mut().enumerate() {
-            *g = by_hand(black_box(&data), i, ctx.year, a_min, b_min);
-        }
-        best_hand = best_hand.min(t.elapsed().as_secs_f64());
-
-        let t = Instant::now();
-        let mut sum = 0u64;
-        for i in 0..n {
-            sum += by_hand_f64(black_box(&data), i, ctx.year) as u64;
-        }
-        black_box(sum);
-        best_f64 = best_f64.min(t.elapsed().as_secs_f64());
+    let names = ["walk", "fast", "group", "hand", "f64"];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); 3];
+    if only == "setup" {
+        return;
     }
-
+    if only == "direct" {
+        for _ in 0..rounds {
+            let t = cpu_time();
+            for (i, g) in data.grade.clone().iter_mut().enumerate() {
+                let obj = Obj::new(kind, i as u32);
+                *g = keep(program.eval_derive(direct, obj, &data, &ctx));
+            }
+            times[0].push(cpu_time() - t);
+        }
+        println!(
+            "grade_direct: {:.1} ns per indicator",
+            median(&mut times[0]) / n as f64 * 1e9
+        );
+        return;
+    }
+    for _ in 0..rounds {
+        for (v, name) in names.iter().enumerate() {
+            if !only.is_empty() && only != *name {
+                continue;
+            }
+            let t = cpu_time();
+            match v {
+                0 => {
+                    data.walk = true;
+                    per_derive(&mut data);
+                    data.walk = false;
+                }
+                1 => per_derive(&mut data),
+                2 => grouped(&mut data),
+                3 => {
+                    for i in 0..n {
+                        let (r, g) = by_hand(black_box(&data), i, ctx.year, a_min, b_min);
+                        hand.rate[i] = r;
+                        hand.grade[i] = g;
+                    }
+                }
+                _ => {
+                    for i in 0..n {
+                        let (r, g) = by_hand_f64(black_box(&data), i, ctx.year);
+                        hand_f64.0[i] = r;
+                        hand_f64.1[i] = g;
+                    }
+                }
+            }
+            times[v].push(cpu_time() - t);
+        }
+        if only.is_empty() {
+            let round = times[3].len() - 1;
+            for (v, r) in ratios.iter_mut().enumerate() {
+                r.push(times[v][round] / times[3][round]);
+            }
+        }
+    }
     if !only.is_empty() {
         return;
     }
-    // Both must agree on every indicator.
+    black_box(&hand_f64);
+
+    // Every variant must agree with the exact hand loop on every indicator.
+    check(&data, &hand, "group");
+    data.rate.fill(Value::Missing(None));
+    data.grade.fill(Value::Missing(None));
+    per_derive(&mut data);
+    check(&data, &hand, "per derive");
+    data.walk = true;
+    per_derive(&mut data);
+    check(&data, &hand, "walk");
+
     let mut counts = [0usize; 4];
-    for (i, g) in grades.iter().enumerate() {
-        let dsl = match data.grade[i] {
-            Value::Grade(_, g) => g,
-            _ => u16::MAX,
-        };
-        assert_eq!(dsl, *g, "indicator {i}");
+    for g in &hand.grade {
         counts[*g as usize] += 1;
     }
-    let rate_of = |secs: f64| n as f64 / secs / 1e6;
     println!(
-        "indicators: {n} (A {} / B {} / C {} / 未算出 {})",
+        "indicators: {n} (A {} / B {} / C {} / 未算出 {}), {rounds} rounds, CPU time, medians",
         counts[0], counts[1], counts[2], counts[3]
     );
-    println!(
-        "hyoka (rate + grade derives): {:>7.1} M/s",
-        rate_of(best_dsl)
-    );
-    println!(
-        "  of which rate: {:.1} ns, grade: {:.1} ns per indicator",
-        best_split.0 / n as f64 * 1e9,
-        best_split.1 / n as f64 * 1e9
-    );
-    println!(
-        "by hand, exact numbers:       {:>7.1} M/s",
-        rate_of(best_hand)
-    );
-    println!(
-        "by hand, f64:                 {:>7.1} M/s",
-        rate_of(best_f64)
-    );
-    println!(
-        "hyoka is {:.2}× the exact hand loop's time, {:.2}× the f64 loop's",
-        best_dsl / best_hand,
-        best_dsl / best_f64
-    );
+    let labels = [
+        "hyoka, a call per derive, latest walks the list",
+        "hyoka, a call per derive, Data::latest from columns",
+        "hyoka, eval_derives (rate + grade in one call)",
+        "by hand, exact numbers (reference)",
+        "by hand, f64 (not exact)",
+    ];
+    for (v, label) in labels.iter().enumerate() {
+        let ns = median(&mut times[v]) / n as f64 * 1e9;
+        match v {
+            0..=2 => println!(
+                "{label:<52} {ns:6.1} ns/indicator  {:5.2}× by hand",
+                median(&mut ratios[v])
+            ),
+            _ => println!("{label:<52} {ns:6.1} ns/indicator"),
+        }
+    }
 }

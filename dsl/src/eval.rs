@@ -28,7 +28,7 @@ use crate::ir::{
 };
 use crate::number::{ArithError, Number};
 use crate::schema::ScaleId;
-use crate::value::{Data, DeriveId, Key, KeyPart, Obj, OwnedValue, Value};
+use crate::value::{Data, DeriveId, Key, KeyPart, Latest, Obj, OwnedValue, Value};
 
 /// What an evaluation may depend on besides the data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,10 +208,29 @@ struct Cx<'a, 'l, D, T> {
     members: &'a [Obj],
     locals: &'l mut [Value<'a>],
     trace: &'l mut T,
+    /// The derives of `this` computed so far by [`Program::eval_derives`]:
+    /// `group[k]` is derive `group_first + k`, for `k < ready`.
+    group: &'l mut [Value<'a>],
+    group_first: u32,
+    ready: usize,
     /// The first failure of this evaluation. Failing nodes record it here
     /// and go on as missing, so the hot path returns plain values instead of
     /// a `Result` per node; entry points check it when the walk ends.
     fault: Option<Box<Fault>>,
+}
+
+impl<'a, D: Data, T> Cx<'a, '_, D, T> {
+    /// Derive `d` of `o`: from the group being computed when it is `this`'s
+    /// and computed already, from the data otherwise.
+    #[inline(always)]
+    fn derived(&self, d: DeriveId, o: Obj) -> Value<'a> {
+        let k = d.0.wrapping_sub(self.group_first) as usize;
+        if k < self.ready && o == self.this {
+            self.group[k]
+        } else {
+            self.data.derived(d, o)
+        }
+    }
 }
 
 impl<'a, D, T> Cx<'a, '_, D, T> {
@@ -328,7 +347,7 @@ impl Program {
                     _ => {}
                 },
                 Node::Derived(o, d) if matches!(self.node(*o), Node::This) => {
-                    return cx.data.derived(*d, cx.this);
+                    return cx.derived(*d, cx.this);
                 }
                 _ => {}
             }
@@ -370,7 +389,7 @@ impl Program {
                     _ => Value::Missing(None),
                 },
                 Node::Derived(obj, d) => match self.arg(*obj, cx) {
-                    Value::Obj(o) => cx.data.derived(*d, o),
+                    Value::Obj(o) => cx.derived(*d, o),
                     m @ Value::Missing(_) => m,
                     _ => Value::Missing(None),
                 },
@@ -445,7 +464,7 @@ impl Program {
                 }
                 Node::Call(f, args) => self.call(*f, args, n, cx),
                 Node::Latest { fields, obj, year } => match self.arg(*obj, cx) {
-                    Value::Obj(o) => match latest(cx.data, o, *fields, cx.year) {
+                    Value::Obj(o) => match cx.data.latest(o, *fields, cx.year) {
                         Ok((y, _)) if *year => Value::Year(y),
                         Ok((_, v)) => v,
                         Err(reason) => Value::Missing(reason),
@@ -813,6 +832,7 @@ impl Program {
         data: &'a D,
         ctx: &Ctx,
         trace: &mut T,
+        (group_first, group): (u32, &mut [Value<'a>]),
         f: impl FnOnce(&'a Program, &mut Cx<'a, '_, D, T>) -> R,
     ) -> R {
         // Only as many slots as the body uses are initialised: most bodies
@@ -826,6 +846,9 @@ impl Program {
                 members,
                 locals,
                 trace,
+                group,
+                group_first,
+                ready: 0,
                 fault: None,
             };
             f(self, &mut cx)
@@ -890,12 +913,76 @@ impl Program {
             data,
             ctx,
             &mut NoTrace,
+            (0, &mut []),
             |p, cx| {
                 let v = p.ev(def.body, cx);
                 cx.done(v)
             },
         )
         .map_err(|f| self.fault_to_error(*f, self.derive_subject(d), data.describe(obj)))
+    }
+
+    /// Computes the derives `first`, `first + 1`, … (`out.len()` of them)
+    /// for `obj` in one call, into `out`: a derive that reads another of
+    /// them on `obj` reads it from `out`, not from [`Data::derived`]. The
+    /// derives must lie in one of [`Program::derive_groups`] (a group, or
+    /// part of one starting anywhere in it), and `obj` must be of its kind.
+    ///
+    /// A derive that fails on `obj` is missing in `out` (as a caller of
+    /// [`Program::eval_derive`] stores a failed derive) and its error is
+    /// pushed to `errors`; the derives after it are still computed.
+    ///
+    /// # Panics
+    ///
+    /// When the derives are not all in one group.
+    pub fn eval_derives<'a, D: Data>(
+        &'a self,
+        first: DeriveId,
+        obj: Obj,
+        data: &'a D,
+        ctx: &Ctx,
+        out: &mut [Value<'a>],
+        errors: &mut Vec<RuntimeError>,
+    ) {
+        let start = first.0 as usize;
+        let defs = &self.derives[start..start + out.len()];
+        let (Some(head), Some(last)) = (defs.first(), defs.last()) else {
+            return;
+        };
+        assert!(
+            head.group == last.group,
+            "eval_derives: derives {start}..{} are not in one group",
+            start + out.len()
+        );
+        let slots = defs.iter().map(|d| d.slots).max().unwrap_or(0);
+        self.with_frame(
+            slots,
+            obj,
+            None,
+            &[],
+            data,
+            ctx,
+            &mut NoTrace,
+            (first.0, out),
+            |p, cx| {
+                for (k, def) in defs.iter().enumerate() {
+                    let v = p.ev(def.body, cx);
+                    cx.group[k] = match cx.fault.take() {
+                        None => v,
+                        Some(f) => {
+                            let d = DeriveId(first.0 + k as u32);
+                            errors.push(p.fault_to_error(
+                                *f,
+                                p.derive_subject(d),
+                                data.describe(obj),
+                            ));
+                            Value::Missing(None)
+                        }
+                    };
+                    cx.ready = k + 1;
+                }
+            },
+        )
     }
 
     /// Evaluates rule `r` (of scope [`crate::Scope::Each`]) on `obj`:
@@ -930,6 +1017,7 @@ impl Program {
             data,
             ctx,
             &mut NoTrace,
+            (0, &mut []),
             |p, cx| {
                 if let Some(f) = rule.filter {
                     let v = p.ev(f, cx);
@@ -984,38 +1072,48 @@ impl Program {
         let Some(rule) = self.rules.get(r.0 as usize) else {
             return Ok(None);
         };
-        self.with_frame(rule.slots, this, key, members, data, ctx, trace, |p, cx| {
-            // A group rule's filter was applied when its key was computed.
-            if key.is_none() {
-                if let Some(f) = rule.filter {
-                    let v = p.ev(f, cx);
-                    if !matches!(cx.done(v)?, Value::Bool(true)) {
-                        return Ok(None);
+        self.with_frame(
+            rule.slots,
+            this,
+            key,
+            members,
+            data,
+            ctx,
+            trace,
+            (0, &mut []),
+            |p, cx| {
+                // A group rule's filter was applied when its key was computed.
+                if key.is_none() {
+                    if let Some(f) = rule.filter {
+                        let v = p.ev(f, cx);
+                        if !matches!(cx.done(v)?, Value::Bool(true)) {
+                            return Ok(None);
+                        }
                     }
                 }
-            }
-            let v = p.ev(rule.when, cx);
-            if !matches!(cx.done(v)?, Value::Bool(true)) {
-                return Ok(None);
-            }
-            let message = if rule.message.parts.is_empty() {
-                rule.title.clone().unwrap_or_else(|| rule.qualified_id())
-            } else {
-                let m = p.render(&rule.message, cx);
-                cx.done(m)?
-            };
-            let suggest = match rule.suggest_expr {
-                Some(e) => {
-                    let v = p.ev(e, cx);
-                    match cx.done(v)? {
-                        v @ Value::Enum(..) => Some(p.show(v, cx.data)),
-                        _ => None,
-                    }
+                let v = p.ev(rule.when, cx);
+                if !matches!(cx.done(v)?, Value::Bool(true)) {
+                    return Ok(None);
                 }
-                None => rule.suggest.clone(),
-            };
-            Ok(Some(Firing { message, suggest }))
-        })
+                let message = if rule.message.parts.is_empty() {
+                    rule.title.clone().unwrap_or_else(|| rule.qualified_id())
+                } else {
+                    let m = p.render(&rule.message, cx);
+                    cx.done(m)?
+                };
+                let suggest = match rule.suggest_expr {
+                    Some(e) => {
+                        let v = p.ev(e, cx);
+                        match cx.done(v)? {
+                            v @ Value::Enum(..) => Some(p.show(v, cx.data)),
+                            _ => None,
+                        }
+                    }
+                    None => rule.suggest.clone(),
+                };
+                Ok(Some(Firing { message, suggest }))
+            },
+        )
         .map_err(|f: Box<Fault>| {
             let entity = match key {
                 Some(k) => self.show(Value::Key(k), data),
@@ -1064,10 +1162,20 @@ impl Program {
             return (Ok(OwnedValue::Missing(None)), Vec::new());
         };
         let result = self
-            .with_frame(def.slots, obj, None, &[], data, ctx, &mut rec, |p, cx| {
-                let v = p.ev(def.body, cx).to_owned_value();
-                cx.done(v)
-            })
+            .with_frame(
+                def.slots,
+                obj,
+                None,
+                &[],
+                data,
+                ctx,
+                &mut rec,
+                (0, &mut []),
+                |p, cx| {
+                    let v = p.ev(def.body, cx).to_owned_value();
+                    cx.done(v)
+                },
+            )
             .map_err(|f| self.fault_to_error(*f, self.derive_subject(d), data.describe(obj)));
         (result, rec.steps)
     }
@@ -1085,6 +1193,7 @@ impl Program {
             &data,
             &ctx,
             &mut NoTrace,
+            (0, &mut []),
             |p, cx| {
                 let v = p.ev(n, cx).to_owned_value();
                 cx.done(v).ok()
@@ -1114,7 +1223,7 @@ pub(crate) fn apply_builtin<'a, D: Data>(
             let Value::Obj(o) = a else {
                 return Ok(first_missing(a, Value::Missing(None)));
             };
-            match latest(data, o, sf, year) {
+            match data.latest(o, sf, year) {
                 Ok((year, value)) => {
                     if matches!(f, Builtin::Latest(_)) {
                         value
@@ -1129,7 +1238,7 @@ pub(crate) fn apply_builtin<'a, D: Data>(
             let (Value::Obj(o), Some(y)) = (a, as_year(b)) else {
                 return Ok(first_missing(a, b));
             };
-            actual(data, o, sf, y)
+            data.actual(o, sf, y)
         }
         Builtin::Abs => match a {
             Value::Num(x) => match x.abs() {
@@ -1308,14 +1417,15 @@ pub(crate) fn as_year(v: Value<'_>) -> Option<i32> {
 
 /// The latest observation of `obj`'s series in or before `year` that has a
 /// value: `(year, value)`; otherwise the reason of the latest observation
-/// without one (`集計中`), if any.
+/// without one (`集計中`), if any. This is [`Data::latest`]'s default: it
+/// walks the list through [`Data::field`] and [`Data::list_get`].
 #[inline]
-pub(crate) fn latest<'a, D: Data>(
+pub fn walk_latest<'a, D: Data + ?Sized>(
     data: &'a D,
     obj: Obj,
     sf: SeriesFields,
     year: i32,
-) -> Result<(i32, Value<'a>), Option<&'a str>> {
+) -> Latest<'a> {
     let Value::List(list) = data.field(obj, sf.list) else {
         return Err(None);
     };
@@ -1350,7 +1460,13 @@ pub(crate) fn latest<'a, D: Data>(
 }
 
 /// The value observed for `year` exactly (the last one listed), or missing.
-pub(crate) fn actual<'a, D: Data>(data: &'a D, obj: Obj, sf: SeriesFields, year: i32) -> Value<'a> {
+/// This is [`Data::actual`]'s default: it walks the list.
+pub fn walk_actual<'a, D: Data + ?Sized>(
+    data: &'a D,
+    obj: Obj,
+    sf: SeriesFields,
+    year: i32,
+) -> Value<'a> {
     let Value::List(list) = data.field(obj, sf.list) else {
         return Value::Missing(None);
     };

@@ -69,12 +69,7 @@ pub(crate) enum AggKind {
 
 /// Field ids a list-walking built-in needs (`latest(indicator)` walks
 /// `indicator.actuals` and reads each observation's `year` and `value`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct SeriesFields {
-    pub(crate) list: FieldId,
-    pub(crate) year: FieldId,
-    pub(crate) value: FieldId,
-}
+pub(crate) use crate::value::Series as SeriesFields;
 
 /// A built-in function, resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -273,6 +268,30 @@ pub struct Derive {
     pub loc: Loc,
     pub(crate) body: NodeId,
     pub(crate) slots: u16,
+    /// Index of its group in [`Program::derive_groups`].
+    pub(crate) group: u32,
+}
+
+/// A run of consecutive derives (in [`Program::derives`] order) of one
+/// kind that may be computed entity by entity: none reads the value of
+/// another derive of the group on another entity (only on `this`, and only
+/// of derives before it). [`Program::eval_derives`] computes a group, or a
+/// prefix of one, for one entity in one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeriveGroup {
+    /// The kind of every derive of the group.
+    pub kind: KindId,
+    /// The first derive of the group.
+    pub first: DeriveId,
+    /// How many derives it has (at least one).
+    pub len: u32,
+}
+
+impl DeriveGroup {
+    /// The derives of the group.
+    pub fn derives(&self) -> impl ExactSizeIterator<Item = DeriveId> {
+        (self.first.0..self.first.0 + self.len).map(DeriveId)
+    }
 }
 
 /// A parameter with its resolved value.
@@ -370,6 +389,7 @@ pub struct Program {
     pub(crate) nodes: Vec<Node>,
     pub(crate) locs: Vec<Loc>,
     pub(crate) derives: Vec<Derive>,
+    pub(crate) derive_groups: Vec<DeriveGroup>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) params: Vec<Param>,
     pub(crate) scales: Vec<Scale>,
@@ -386,6 +406,14 @@ impl Program {
     /// `derives()[i]`.
     pub fn derives(&self) -> &[Derive] {
         &self.derives
+    }
+
+    /// The derives cut into groups that may be computed entity by entity
+    /// (see [`DeriveGroup`]): compute `derive_groups()[0]` for every entity
+    /// of its kind ([`Program::eval_derives`]), then `derive_groups()[1]`,
+    /// …. Together they list [`Program::derives`] in order.
+    pub fn derive_groups(&self) -> &[DeriveGroup] {
+        &self.derive_groups
     }
 
     /// Rules, enabled ones only (`off` rules are dropped); `RuleId(i)` is
@@ -450,6 +478,96 @@ impl Program {
 
     pub(crate) fn loc(&self, n: NodeId) -> Loc {
         self.locs.get(n.0 as usize).copied().unwrap_or_default()
+    }
+
+    /// Calls `f` on every child of node `n`.
+    pub(crate) fn for_each_child(&self, n: NodeId, mut f: impl FnMut(NodeId)) {
+        match self.node(n) {
+            Node::Const(_)
+            | Node::This
+            | Node::Year
+            | Node::Local(_)
+            | Node::Key
+            | Node::KeyPart(_)
+            | Node::Members => {}
+            Node::Field(a, _)
+            | Node::Derived(a, _)
+            | Node::Neg(a)
+            | Node::Not(a)
+            | Node::IsMissing(a)
+            | Node::Reason(a)
+            | Node::Grade(_, a)
+            | Node::Latest { obj: a, .. } => f(*a),
+            Node::Arith(_, a, b)
+            | Node::Cmp(_, a, b)
+            | Node::And(a, b)
+            | Node::Or(a, b)
+            | Node::Coalesce(a, b)
+            | Node::InCollection(a, b)
+            | Node::Let(_, a, b) => {
+                f(*a);
+                f(*b);
+            }
+            Node::If(a, b, c) => {
+                f(*a);
+                f(*b);
+                f(*c);
+            }
+            Node::InList(a, items) => {
+                f(*a);
+                items.iter().for_each(|i| f(*i));
+            }
+            Node::Call(_, args) => args.iter().for_each(|a| f(*a)),
+            Node::Agg {
+                coll, filter, map, ..
+            } => {
+                f(*coll);
+                filter.iter().chain(map.iter()).for_each(|a| f(*a));
+            }
+        }
+    }
+
+    /// Cuts the derives (in their final order) into [`DeriveGroup`]s: a
+    /// derive starts a new group when its kind differs from the group's, or
+    /// when it reads a derive of the group on anything but `this`.
+    pub(crate) fn group_derives(&mut self) {
+        let mut groups: Vec<DeriveGroup> = Vec::new();
+        let mut seen = vec![false; self.nodes.len()];
+        let mut todo = Vec::new();
+        for i in 0..self.derives.len() {
+            let kind = self.derives[i].kind;
+            let joins = groups.last().is_some_and(|g| {
+                if g.kind != kind {
+                    return false;
+                }
+                let in_group = |d: DeriveId| d.0 >= g.first.0 && d.0 < g.first.0 + g.len;
+                seen.fill(false);
+                todo.clear();
+                todo.push(self.derives[i].body);
+                while let Some(n) = todo.pop() {
+                    if std::mem::replace(&mut seen[n.0 as usize], true) {
+                        continue;
+                    }
+                    if let Node::Derived(o, d) = self.node(n) {
+                        if in_group(*d) && !matches!(self.node(*o), Node::This) {
+                            return false;
+                        }
+                    }
+                    self.for_each_child(n, |c| todo.push(c));
+                }
+                true
+            });
+            match groups.last_mut() {
+                Some(g) if joins => g.len += 1,
+                _ => groups.push(DeriveGroup {
+                    kind,
+                    first: DeriveId(i as u32),
+                    len: 1,
+                }),
+            }
+            self.derives[i].group = groups.len() as u32 - 1;
+        }
+        self.derive_groups = groups;
     }
 
     /// Appends a node as is (the checker's builder, which folds constants,

@@ -70,9 +70,11 @@ pub mod value;
 pub use crate::check_error::{CheckError, CheckErrorKind, CompileError};
 pub use crate::eval::{Ctx, Firing, RuntimeError, RuntimeErrorInfo, RuntimeErrorKind, TraceStep};
 pub use crate::ir::{
-    Band, Derive, Loc, Param, Program, Rule, RuleId, Scale, Scope, Severity, Source,
+    Band, Derive, DeriveGroup, Loc, Param, Program, Rule, RuleId, Scale, Scope, Severity, Source,
 };
 pub use crate::number::{ArithError, Number, ParseNumberError};
 pub use crate::pack::{compile, Origin, Overrides, PackSource, Setting};
 pub use crate::schema::{Base, EnumId, FieldId, KindId, ScaleId, Schema, SchemaError, Type};
-pub use crate::value::{Data, DeriveId, Key, KeyPart, ListRef, Obj, OwnedValue, Value};
+pub use crate::value::{
+    Data, DeriveId, Key, KeyPart, Latest, ListRef, Obj, OwnedValue, Series, Value,
+};

@@ -44,6 +44,23 @@ pub struct ListRef {
     pub len: u32,
 }
 
+/// The fields a series built-in (`latest`, `latest_year`, `actual`) reads:
+/// `obj.list` is a list of records, each with a `year` and a `value`
+/// (`indicator.actuals`, observations with `year` and `value`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Series {
+    /// The list field of the entity (`actuals`).
+    pub list: FieldId,
+    /// The year field of a record (`year`).
+    pub year: FieldId,
+    /// The value field of a record (`value`).
+    pub value: FieldId,
+}
+
+/// The answer of [`Data::latest`]: the year and value of the latest
+/// observation that has a value, or the reason there is none.
+pub type Latest<'a> = Result<(i32, Value<'a>), Option<&'a str>>;
+
 /// A derived value (`derive rate for indicator`), as numbered by the
 /// compiled program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -99,6 +116,32 @@ pub trait Data: Sync {
     /// the caller through [`crate::Program::eval_derive`] (derives are
     /// listed in dependency order by [`crate::Program::derives`]).
     fn derived(&self, derive: DeriveId, obj: Obj) -> Value<'_>;
+
+    /// `latest(obj)` and `latest_year(obj)`: the latest record of
+    /// `obj.list` whose year is in or before `year` and that has a value,
+    /// as `Ok((its year, its value))`; of two records of the same year the
+    /// one listed later wins. Without one, `Err` with the reason of the
+    /// latest record in or before `year` (the one listed later of a year),
+    /// if that record gives one.
+    ///
+    /// The default walks the list through [`Data::field`] and
+    /// [`Data::list_get`] ([`crate::eval::walk_latest`]). A data source that
+    /// keeps series in its own arrays may answer directly (grade rules call
+    /// this once per entity); it must give the same answer, and may call
+    /// the walk for series it does not store specially.
+    #[inline]
+    fn latest(&self, obj: Obj, series: Series, year: i32) -> Latest<'_> {
+        crate::eval::walk_latest(self, obj, series, year)
+    }
+
+    /// `actual(obj, year)`: the value of the record of `obj.list` for
+    /// `year` exactly (the one listed last), or missing (with its reason).
+    /// The default walks the list ([`crate::eval::walk_actual`]); the same
+    /// remarks as for [`Data::latest`] apply.
+    #[inline]
+    fn actual(&self, obj: Obj, series: Series, year: i32) -> Value<'_> {
+        crate::eval::walk_actual(self, obj, series, year)
+    }
 
     /// A human name for `obj` in error messages (`koriyama-kyodo-2 / M1-1`).
     /// Called only when something went wrong.

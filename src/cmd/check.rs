@@ -38,6 +38,9 @@ pub struct CheckArgs {
     /// Least severity of the findings shown to people and as GitHub annotations (the others are counted only)
     #[arg(long, default_value = "warning")]
     pub show: ShowLevel,
+    /// Human output: at most this many findings of each rule in full, the rest counted (0: all)
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_per_rule: usize,
     /// Colour the output: auto (when a terminal), always, never
     #[arg(long, default_value = "auto")]
     pub color: Color,
@@ -379,8 +382,15 @@ pub fn run(args: CheckArgs) -> ExitCode {
     for (format, file) in &formats {
         let text = match format {
             Format::Human => {
-                for d in outcome.human_diagnostics(args.show.severity()) {
+                let (shown, left_out) =
+                    outcome.human_diagnostics(args.show.severity(), args.max_per_rule);
+                for d in shown {
                     output::render_one(&d, &handler, &mut human);
+                }
+                for (rule, n) in left_out {
+                    human.push_str(&format!(
+                        "… {n} more findings of `{rule}` not shown (--max-per-rule 0 shows all)\n"
+                    ));
                 }
                 for failure in &outcome.failures {
                     output::render_one(failure, &handler, &mut human);

@@ -1257,8 +1257,10 @@ impl<'a> Checker<'a> {
                 loc: loc(d.file, d.name.span),
                 body,
                 slots: info.slots,
+                group: 0,
             });
         }
+        self.prog.group_derives();
     }
 
     fn dfs_derive(

@@ -403,10 +403,26 @@ impl<'a> Outcome<'a> {
     /// diagnostics, findings (at least as severe as `show`; waived and
     /// hidden ones are only counted), rule failures are printed by the
     /// caller, waiver diagnostics last.
-    pub fn human_diagnostics(&self, show: Severity) -> Vec<PlanDiagnostic> {
+    ///
+    /// At most `max_per_rule` findings of each rule are rendered (0: all);
+    /// the second result counts, per rule, the ones left out, so a corpus
+    /// with thousands of findings of one rule still gives a readable log.
+    pub fn human_diagnostics(
+        &self,
+        show: Severity,
+        max_per_rule: usize,
+    ) -> (Vec<PlanDiagnostic>, Vec<(String, usize)>) {
         let mut out: Vec<PlanDiagnostic> = self.load_diagnostics().to_vec();
+        let mut per_rule: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut left_out: std::collections::BTreeMap<String, usize> = Default::default();
         for r in self.shown() {
             if r.status == Status::Waived || r.finding.severity > show {
+                continue;
+            }
+            let n = per_rule.entry(r.finding.rule.as_str()).or_default();
+            *n += 1;
+            if max_per_rule > 0 && *n > max_per_rule {
+                *left_out.entry(r.finding.rule.clone()).or_default() += 1;
                 continue;
             }
             let mut d = r.finding.to_diagnostic(self.corpus);
@@ -419,7 +435,7 @@ impl<'a> Outcome<'a> {
             out.push(d);
         }
         out.extend(self.diagnostics[self.load_diagnostics..].iter().cloned());
-        out
+        (out, left_out.into_iter().collect())
     }
 }
 
