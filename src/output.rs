@@ -54,7 +54,7 @@ pub fn setup_failed(e: crate::setup::SetupError, handler: &GraphicalReportHandle
     let mut out = String::new();
     let count = match e {
         crate::setup::SetupError::Config(d) => {
-            render_one(&d, handler, &mut out);
+            render_one(d.as_ref(), handler, &mut out);
             1
         }
         crate::setup::SetupError::Compile(errors) => {

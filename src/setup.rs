@@ -37,7 +37,7 @@ fn parse_set(s: &str) -> Result<(String, String), String> {
 
 /// Why the rules could not be made ready.
 pub enum SetupError {
-    Config(PlanDiagnostic),
+    Config(Box<PlanDiagnostic>),
     Compile(Vec<CompileError>),
 }
 
@@ -45,7 +45,7 @@ pub enum SetupError {
 pub fn project_config(
     paths: &[PathBuf],
     opts: &RuleOptions,
-) -> Result<(ProjectConfig, Option<PathBuf>), PlanDiagnostic> {
+) -> Result<(ProjectConfig, Option<PathBuf>), Box<PlanDiagnostic>> {
     let path = match &opts.config {
         Some(p) => Some(p.clone()),
         None => config::find_config(paths),
@@ -57,7 +57,7 @@ pub fn project_config(
 }
 
 /// A standard pack by name.
-pub fn standard_pack(name: &str) -> Option<Result<PackFiles, PlanDiagnostic>> {
+pub fn standard_pack(name: &str) -> Option<Result<PackFiles, Box<PlanDiagnostic>>> {
     STANDARD_PACKS
         .iter()
         .find(|(dir, _, _)| *dir == name)
@@ -72,7 +72,7 @@ pub fn standard_pack_names() -> Vec<&'static str> {
 }
 
 /// Reads a pack directory, or every pack directory inside it.
-fn packs_in(dir: &Path, out: &mut Vec<PackFiles>) -> Result<(), PlanDiagnostic> {
+fn packs_in(dir: &Path, out: &mut Vec<PackFiles>) -> Result<(), Box<PlanDiagnostic>> {
     if dir.join("pack.toml").is_file() {
         out.push(config::read_pack(dir)?);
         return Ok(());
@@ -96,7 +96,8 @@ fn packs_in(dir: &Path, out: &mut Vec<PackFiles>) -> Result<(), PlanDiagnostic> 
             hyoka_engine::Severity::Error,
             format!("{}: no rule pack here (no pack.toml)", dir.display()),
         )
-        .help("a rule pack is a directory with pack.toml and .hyk files"));
+        .help("a rule pack is a directory with pack.toml and .hyk files")
+        .into());
     }
     for d in subdirs {
         out.push(config::read_pack(&d)?);
@@ -110,7 +111,7 @@ pub fn select_packs(
     opts: &RuleOptions,
     config: &ProjectConfig,
     config_path: Option<&Path>,
-) -> Result<Vec<PackFiles>, PlanDiagnostic> {
+) -> Result<Vec<PackFiles>, Box<PlanDiagnostic>> {
     let mut packs = Vec::new();
     if !opts.rules.is_empty() {
         for dir in &opts.rules {
@@ -141,7 +142,8 @@ pub fn select_packs(
                 hyoka_engine::Severity::Error,
                 format!("rule pack `{name}` is neither a standard pack nor a directory"),
             )
-            .help(help));
+            .help(help)
+            .into());
         }
     }
     Ok(packs)

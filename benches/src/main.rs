@@ -564,7 +564,11 @@ fn cmd_check(
         Some(p) => p,
         None => default_hyoka()?,
     };
-    println!("hyoka: {} check DIR {}", hyoka.display(), check_args.join(" "));
+    println!(
+        "hyoka: {} check DIR {}",
+        hyoka.display(),
+        check_args.join(" ")
+    );
     if sizes.contains(&MUNICIPALITIES_OF_JAPAN) {
         println!("(the 1,741-municipality corpus is ~1 GB: generating it once and checking it take minutes)");
     }
@@ -598,7 +602,8 @@ fn cmd_check(
             // 0: clean, 1: findings at or above --fail-on (normal for a
             // synthetic corpus); anything else is a failure to check.
             if !matches!(run.exit_code, Some(0 | 1)) {
-                let tail: String = stderr.chars().take(2000).collect();
+                let skip = stderr.chars().count().saturating_sub(2000);
+                let tail: String = stderr.chars().skip(skip).collect();
                 return Err(format!(
                     "hyoka check exited with {:?} on {}:\n{tail}",
                     run.exit_code,
@@ -611,6 +616,8 @@ fn cmd_check(
                     "  warning: summary does not show {} indicators: {summary}",
                     c.stats.indicators
                 );
+            } else if walls.is_empty() {
+                println!("  {summary}");
             }
             walls.push(run.wall);
             peak = peak.max(run.max_rss);

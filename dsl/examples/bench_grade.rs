@@ -26,7 +26,7 @@
 //! nothing about time (machines differ), only that all variants agree.
 //!
 //! `… bench_grade N only` runs one variant only (`walk`, `fast`, `group`,
-//! `hand`, `f64`, `direct`), or none (`setup`), for `perf`.
+//! `batch`, `hand`, `f64`, `direct`), or none (`setup`), for `perf`.
 
 use std::hint::black_box;
 
@@ -168,6 +168,31 @@ impl Data for Columns {
             self.rate[i]
         } else {
             self.grade[i]
+        }
+    }
+
+    /// Fields of many entities: what each is is decided once.
+    #[inline]
+    fn fields<'s>(&'s self, objs: &[Obj], f: FieldId, out: &mut [Value<'s>]) {
+        let each = |out: &mut [Value<'s>], get: &dyn Fn(usize) -> Value<'s>| {
+            for (o, v) in objs.iter().zip(out) {
+                *v = get(o.index as usize);
+            }
+        };
+        match self.cols[f.0 as usize] {
+            Col::Monitoring => each(out, &|i| Value::Bool(self.monitoring[i])),
+            Col::Direction => each(out, &|i| {
+                Value::Enum(self.direction_enum, self.direction[i])
+            }),
+            Col::Target => each(out, &|i| Value::Obj(Obj::new(self.target, i as u32))),
+            Col::TargetValue => each(out, &|i| {
+                self.target_value[i].map_or(Value::Missing(None), Value::Num)
+            }),
+            _ => {
+                for (o, v) in objs.iter().zip(out) {
+                    *v = self.field(*o, f);
+                }
+            }
         }
     }
 
@@ -375,6 +400,17 @@ fn check(data: &Columns, hand: &HandOut, what: &str) {
 }
 
 /// A derived value as the columns keep it (`'static`: numbers and grades).
+#[inline]
+fn keep_value(v: Value<'_>) -> Value<'static> {
+    match v {
+        Value::Num(x) => Value::Num(x),
+        Value::Grade(s, g) => Value::Grade(s, g),
+        _ => Value::Missing(None),
+    }
+}
+
+/// The same for the result of one derive.
+#[inline]
 fn keep(v: Result<Value<'_>, RuntimeError>) -> Value<'static> {
     match v {
         Ok(Value::Num(x)) => Value::Num(x),
@@ -445,12 +481,39 @@ fn main() {
             let obj = Obj::new(kind, i as u32);
             let mut out = [Value::Missing(None); 2];
             program.eval_derives(rate, obj, &*data, &ctx, &mut out, &mut errors);
-            *r = keep(Ok(out[0]));
-            *g = keep(Ok(out[1]));
+            *r = keep_value(out[0]);
+            *g = keep_value(out[1]);
         }
         assert!(errors.is_empty());
         data.rate = rates;
         data.grade = grades;
+    };
+    // hyoka, both derives of 1024 entities at a time.
+    let batched = |data: &mut Columns| {
+        const CHUNK: usize = 1024;
+        let mut rates = std::mem::take(&mut data.rate);
+        let mut grades = std::mem::take(&mut data.grade);
+        let mut errors = Vec::new();
+        let data = &*data;
+        let mut objs = Vec::with_capacity(CHUNK);
+        let mut out = vec![Value::Missing(None); 2 * CHUNK];
+        for (c, (r, g)) in rates
+            .chunks_mut(CHUNK)
+            .zip(grades.chunks_mut(CHUNK))
+            .enumerate()
+        {
+            let start = c * CHUNK;
+            objs.clear();
+            objs.extend((start..start + r.len()).map(|i| Obj::new(kind, i as u32)));
+            let out = &mut out[..2 * r.len()];
+            program.eval_derives_batch(rate, 2, &objs, data, &ctx, out, &mut errors);
+            for (i, v) in out.chunks_exact(2).enumerate() {
+                r[i] = keep_value(v[0]);
+                g[i] = keep_value(v[1]);
+            }
+        }
+        assert!(errors.is_empty());
+        (rates, grades)
     };
     let mut hand = HandOut {
         rate: vec![None; n],
@@ -458,9 +521,9 @@ fn main() {
     };
     let mut hand_f64 = (vec![0.0f64; n], vec![0u16; n]);
 
-    let names = ["walk", "fast", "group", "hand", "f64"];
+    let names = ["walk", "fast", "group", "batch", "hand", "f64"];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); 3];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); 4];
     if only == "setup" {
         return;
     }
@@ -494,6 +557,11 @@ fn main() {
                 1 => per_derive(&mut data),
                 2 => grouped(&mut data),
                 3 => {
+                    let (r, g) = batched(&mut data);
+                    data.rate = r;
+                    data.grade = g;
+                }
+                4 => {
                     for i in 0..n {
                         let (r, g) = by_hand(black_box(&data), i, ctx.year, a_min, b_min);
                         hand.rate[i] = r;
@@ -511,9 +579,9 @@ fn main() {
             times[v].push(cpu_time() - t);
         }
         if only.is_empty() {
-            let round = times[3].len() - 1;
+            let round = times[4].len() - 1;
             for (v, r) in ratios.iter_mut().enumerate() {
-                r.push(times[v][round] / times[3][round]);
+                r.push(times[v][round] / times[4][round]);
             }
         }
     }
@@ -523,6 +591,10 @@ fn main() {
     black_box(&hand_f64);
 
     // Every variant must agree with the exact hand loop on every indicator.
+    check(&data, &hand, "batch");
+    data.rate.fill(Value::Missing(None));
+    data.grade.fill(Value::Missing(None));
+    grouped(&mut data);
     check(&data, &hand, "group");
     data.rate.fill(Value::Missing(None));
     data.grade.fill(Value::Missing(None));
@@ -544,13 +616,14 @@ fn main() {
         "hyoka, a call per derive, latest walks the list",
         "hyoka, a call per derive, Data::latest from columns",
         "hyoka, eval_derives (rate + grade in one call)",
+        "hyoka, eval_derives_batch (1024 entities a call)",
         "by hand, exact numbers (reference)",
         "by hand, f64 (not exact)",
     ];
     for (v, label) in labels.iter().enumerate() {
         let ns = median(&mut times[v]) / n as f64 * 1e9;
         match v {
-            0..=2 => println!(
+            0..=3 => println!(
                 "{label:<52} {ns:6.1} ns/indicator  {:5.2}× by hand",
                 median(&mut ratios[v])
             ),

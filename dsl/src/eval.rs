@@ -30,6 +30,8 @@ use crate::number::{ArithError, Number};
 use crate::schema::ScaleId;
 use crate::value::{Data, DeriveId, Key, KeyPart, Latest, Obj, OwnedValue, Value};
 
+mod batch;
+
 /// What an evaluation may depend on besides the data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ctx {
@@ -568,6 +570,18 @@ impl Program {
         y: Value<'a>,
         n: NodeId,
     ) -> Result<Value<'a>, Box<Fault>> {
+        if let (Value::Num(a), Value::Num(b)) = (x, y) {
+            // Numbers (the common case): a number.
+            let r = match op {
+                Arith::Add => a.checked_add(b),
+                Arith::Sub => a.checked_sub(b),
+                Arith::Mul => a.checked_mul(b),
+                Arith::Div => a.checked_div(b),
+            };
+            if let Ok(r) = r {
+                return Ok(Value::Num(r));
+            }
+        }
         let num = |v: Value<'_>| match v {
             Value::Num(n) => Some(n),
             Value::Year(y) => Some(Number::from_i64(y as i64)),

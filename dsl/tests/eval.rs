@@ -144,24 +144,97 @@ impl Plan {
         obj
     }
 
-    /// Computes every derive for every object of its kind, in order.
+    /// Computes every derive for every object of its kind, in order, and
+    /// returns the first runtime error (in that order), as the engine
+    /// reports it; a failed derive is missing. The same derives are also
+    /// computed group by group, entity by entity
+    /// ([`Program::eval_derives`]) and many entities at a time
+    /// ([`Program::eval_derives_batch`]): every way must give the same
+    /// values and errors.
     fn derive_all(&mut self, p: &Program, ctx: &Ctx) -> Result<(), String> {
+        let objs = |plan: &Plan, kind: KindId| -> Vec<Obj> {
+            let n = plan.counts.get(&kind).copied().unwrap_or(0);
+            (0..n).map(|k| Obj::new(kind, k)).collect()
+        };
+        // One derive at a time.
+        self.derived.clear();
+        let mut errors = Vec::new();
         for (i, d) in p.derives().iter().enumerate() {
             let id = DeriveId(i as u32);
-            let n = self.counts.get(&d.kind).copied().unwrap_or(0);
             let mut out = Vec::new();
-            for k in 0..n {
-                let obj = Obj::new(d.kind, k);
-                let v = p
-                    .eval_derive(id, obj, self, ctx)
-                    .map_err(|e| e.to_string())?;
-                out.push((obj, v.to_owned_value()));
+            for obj in objs(self, d.kind) {
+                let v = match p.eval_derive(id, obj, self, ctx) {
+                    Ok(v) => v.to_owned_value(),
+                    Err(e) => {
+                        errors.push(e.to_string());
+                        OwnedValue::Missing(None)
+                    }
+                };
+                out.push((obj, v));
             }
             for (obj, v) in out {
                 self.derived.insert((id, obj), v);
             }
         }
-        Ok(())
+        let reference = std::mem::take(&mut self.derived);
+
+        // A group at a time: per entity, then in batches.
+        for batch in [false, true] {
+            self.derived.clear();
+            let mut group_errors = Vec::new();
+            for g in p.derive_groups() {
+                let objs = objs(self, g.kind);
+                let count = g.len as usize;
+                let mut values = vec![Value::Missing(None); objs.len() * count];
+                if batch {
+                    p.eval_derives_batch(
+                        g.first,
+                        count,
+                        &objs,
+                        self,
+                        ctx,
+                        &mut values,
+                        &mut group_errors,
+                    );
+                } else {
+                    for (obj, out) in objs.iter().zip(values.chunks_mut(count)) {
+                        p.eval_derives(g.first, *obj, self, ctx, out, &mut group_errors);
+                    }
+                }
+                let values: Vec<OwnedValue> = values.iter().map(|v| v.to_owned_value()).collect();
+                for (obj, vs) in objs.iter().zip(values.chunks(count)) {
+                    for (d, v) in g.derives().zip(vs) {
+                        self.derived.insert((d, *obj), v.clone());
+                    }
+                }
+            }
+            let way = if batch {
+                "eval_derives_batch"
+            } else {
+                "eval_derives"
+            };
+            for (key, v) in &reference {
+                let got = &self.derived[key];
+                assert_eq!(got, v, "{way}: derive {:?} of {:?}", key.0, key.1);
+                assert_eq!(p.show(got.as_value(), self), p.show(v.as_value(), self));
+            }
+            assert_eq!(self.derived.len(), reference.len(), "{way}");
+            let (mut a, mut b) = (
+                errors.clone(),
+                group_errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>(),
+            );
+            a.sort();
+            b.sort();
+            assert_eq!(a, b, "{way}: errors");
+        }
+        self.derived = reference;
+        match errors.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 

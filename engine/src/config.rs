@@ -78,17 +78,17 @@ pub fn param_text(v: &toml::Value) -> String {
     }
 }
 
-fn config_error(path: &Path, message: String, help: &str) -> PlanDiagnostic {
-    PlanDiagnostic::new(
+fn config_error(path: &Path, message: String, help: &str) -> Box<PlanDiagnostic> {
+    Box::new(PlanDiagnostic::new(
         "hyoka::config",
         Severity::Error,
         format!("{}: {message}", path.display()),
     )
-    .help(help.to_string())
+    .help(help.to_string()))
 }
 
 /// Reads a TOML file into `T`, with errors pointing into the file.
-fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<(T, SourceFile), PlanDiagnostic> {
+fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<(T, SourceFile), Box<PlanDiagnostic>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         config_error(
             path,
@@ -103,7 +103,7 @@ fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<(T, SourceFile
     parse_toml::<T>(&source).map(|v| (v, source))
 }
 
-fn parse_toml<T: for<'de> Deserialize<'de>>(source: &SourceFile) -> Result<T, PlanDiagnostic> {
+fn parse_toml<T: for<'de> Deserialize<'de>>(source: &SourceFile) -> Result<T, Box<PlanDiagnostic>> {
     match toml::from_str::<T>(&source.text) {
         Ok(v) => Ok(v),
         Err(e) => {
@@ -115,13 +115,14 @@ fn parse_toml<T: for<'de> Deserialize<'de>>(source: &SourceFile) -> Result<T, Pl
             )
             .in_file(source)
             .label(range, "here")
-            .help("see docs/rule-language.md, \"Rule packs\", for the keys of hyoka.toml and pack.toml"))
+            .help("see docs/rule-language.md, \"Rule packs\", for the keys of hyoka.toml and pack.toml")
+            .into())
         }
     }
 }
 
 /// Reads `hyoka.toml` at `path`.
-pub fn read_config(path: &Path) -> Result<ProjectConfig, PlanDiagnostic> {
+pub fn read_config(path: &Path) -> Result<ProjectConfig, Box<PlanDiagnostic>> {
     read_toml::<ProjectConfig>(path).map(|(mut c, source)| {
         c.source = Some(source);
         c
@@ -134,7 +135,7 @@ pub fn pack_from_texts(
     dir: &str,
     manifest: &str,
     files: &[(&str, &str)],
-) -> Result<PackFiles, PlanDiagnostic> {
+) -> Result<PackFiles, Box<PlanDiagnostic>> {
     let manifest_source = SourceFile {
         name: format!("{dir}/pack.toml"),
         text: Arc::from(manifest),
@@ -155,7 +156,7 @@ pub fn pack_from_texts(
 }
 
 /// Reads a pack directory: its manifest and its `.hyk` files.
-pub fn read_pack(dir: &Path) -> Result<PackFiles, PlanDiagnostic> {
+pub fn read_pack(dir: &Path) -> Result<PackFiles, Box<PlanDiagnostic>> {
     let manifest_path = dir.join("pack.toml");
     if !manifest_path.is_file() {
         return Err(config_error(

@@ -1497,7 +1497,7 @@ impl<'a> Municipality<'a> {
                     } else {
                         write_num(&mut p.out, num(v));
                     }
-                    if roll >= 955 && roll < 965 && y < CURRENT_YEAR {
+                    if (955..965).contains(&roll) && y < CURRENT_YEAR {
                         // The value's own year differs from the column's.
                         p.out.push_str(", as_of = ");
                         p.year(&mut self.rng, y + 1);

@@ -235,7 +235,7 @@ pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PackTests>, Box<PlanDiagnostic>>
     }
     let mut out = Vec::new();
     for dir in pack_dirs {
-        let pack = config::read_pack(&dir).map_err(Box::new)?;
+        let pack = config::read_pack(&dir)?;
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(TESTS_DIR))
             .map(|d| {
                 d.filter_map(Result::ok)
@@ -256,7 +256,7 @@ pub fn discover(dirs: &[PathBuf]) -> Result<Vec<PackTests>, Box<PlanDiagnostic>>
 // ---------------------------------------------------------------------------
 
 /// The standard packs by name (the command line's built-in packs).
-pub type StandardPacks = dyn Fn(&str) -> Option<Result<PackFiles, PlanDiagnostic>> + Sync;
+pub type StandardPacks = dyn Fn(&str) -> Option<Result<PackFiles, Box<PlanDiagnostic>>> + Sync;
 
 /// Finds the packs a pack extends: a directory of that name beside it, a
 /// directory beside it whose `pack.toml` has that name, or (for a pack of
@@ -272,7 +272,7 @@ impl Resolver<'_> {
         let root = near.parent().unwrap_or(Path::new("."));
         let exact = root.join(name);
         if exact.join("pack.toml").is_file() {
-            return config::read_pack(&exact).map_err(Box::new);
+            return config::read_pack(&exact);
         }
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
             .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
@@ -289,7 +289,7 @@ impl Resolver<'_> {
         }
         if let Some(f) = self.fallback {
             if let Some(p) = f(name) {
-                return p.map_err(Box::new);
+                return p;
             }
         }
         Err(file_error(
@@ -313,14 +313,14 @@ impl Resolver<'_> {
             Some(list) => {
                 for entry in list {
                     let p = if entry.contains('/') || entry.starts_with('.') {
-                        config::read_pack(&normalize(&test_dir.join(entry))).map_err(Box::new)?
+                        config::read_pack(&normalize(&test_dir.join(entry)))?
                     } else {
                         self.resolve(entry, dir)?
                     };
                     packs.push(p);
                 }
             }
-            None => packs.push(config::read_pack(dir).map_err(Box::new)?),
+            None => packs.push(config::read_pack(dir)?),
         }
         // Add what they extend and nobody provides, until nothing is missing.
         let mut i = 0;

@@ -40,7 +40,10 @@ fn rule_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.hyoka-fmt-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;

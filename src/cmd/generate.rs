@@ -47,7 +47,10 @@ pub fn run(args: GenerateArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            output::eprint(&format!("error: cannot write the corpus to `{}`: {e}\n", args.out.display()));
+            output::eprint(&format!(
+                "error: cannot write the corpus to `{}`: {e}\n",
+                args.out.display()
+            ));
             output::usage_error()
         }
     }

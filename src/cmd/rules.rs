@@ -144,7 +144,7 @@ fn fail(d: &PlanDiagnostic, color: Color) -> ExitCode {
     output::usage_error()
 }
 
-fn standard(name: &str) -> Option<Result<PackFiles, PlanDiagnostic>> {
+fn standard(name: &str) -> Option<Result<PackFiles, Box<PlanDiagnostic>>> {
     setup::standard_pack(name)
 }
 

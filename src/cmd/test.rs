@@ -45,7 +45,7 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     }
 }
 
-fn standard(name: &str) -> Option<Result<PackFiles, PlanDiagnostic>> {
+fn standard(name: &str) -> Option<Result<PackFiles, Box<PlanDiagnostic>>> {
     setup::standard_pack(name)
 }
 

@@ -1,0 +1,606 @@
+//! Batch evaluation of derives: [`Program::eval_derives_batch`].
+//!
+//! The scalar walk ([`Program::eval_derive`]) pays for every node of every
+//! entity: reading the node, dispatching on it, returning its value through
+//! memory. Here a node is dispatched once for up to [`LANES`] entities, and
+//! its operation runs in a loop over the *selected* lanes (the entities that
+//! reach it: `if` splits the selection between its branches, `and` / `or` /
+//! `??` narrow it). The operations themselves are the scalar walk's
+//! ([`Program::arith`], [`Program::compare`], [`apply_builtin`],
+//! [`Data::latest`] …), so values, missing reasons and failures are the
+//! same; each lane sees the nodes of its own evaluation in the same order as
+//! the scalar walk, and keeps its first failure.
+//!
+//! Rare nodes (aggregates, `in`, group keys) are evaluated per lane by the
+//! scalar walk, with the lane's local slots and derived values.
+//!
+//! **Invariant:** every handler writes `out[l]` for the selected lanes `l`
+//! only, so that the branches of an `if` can write into the same column.
+
+use super::{apply_builtin, arith_fault, first_missing, Cx, Fault, NoTrace};
+use crate::ir::{Cmp, Node, NodeId, Program};
+use crate::number::Number;
+use crate::value::{Data, DeriveId, Obj, Value};
+use crate::{Ctx, RuntimeError};
+
+/// Entities evaluated together.
+pub(crate) const LANES: usize = 256;
+
+/// One value per lane.
+type Lanes<'a> = [Value<'a>; LANES];
+
+/// Lane numbers `0..LANES`, for the full selection.
+const ALL: [u8; LANES] = {
+    let mut a = [0u8; LANES];
+    let mut i = 0;
+    while i < LANES {
+        a[i] = i as u8;
+        i += 1;
+    }
+    a
+};
+
+/// A lane number as an index the compiler knows is in bounds.
+#[inline(always)]
+fn lane(l: u8) -> usize {
+    l as usize & (LANES - 1)
+}
+
+/// A selection built by filtering another one.
+struct SelBuf {
+    lanes: [u8; LANES],
+    len: usize,
+}
+
+impl SelBuf {
+    #[inline(always)]
+    fn new() -> SelBuf {
+        SelBuf {
+            lanes: [0; LANES],
+            len: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, l: u8) {
+        self.lanes[self.len & (LANES - 1)] = l;
+        self.len += 1;
+    }
+
+    /// Appends `l` when `keep`, without a branch: selections are split on
+    /// data (`if i.direction == increase`), which a branch mispredicts.
+    #[inline(always)]
+    fn push_if(&mut self, l: u8, keep: bool) {
+        self.lanes[self.len & (LANES - 1)] = l;
+        self.len += keep as usize;
+    }
+
+    #[inline(always)]
+    fn get(&self) -> &[u8] {
+        &self.lanes[..self.len.min(LANES)]
+    }
+}
+
+/// `x op k` on numbers, as [`Program::compare`] decides it.
+#[inline(always)]
+fn cmp_num(op: Cmp, x: Number, k: Number) -> bool {
+    match op {
+        Cmp::Eq => x == k,
+        Cmp::Ne => x != k,
+        Cmp::Lt => x < k,
+        Cmp::Le => x <= k,
+        Cmp::Gt => x > k,
+        Cmp::Ge => x >= k,
+    }
+}
+
+/// Columns reused across the batches of one call.
+struct Pool<'a> {
+    free: Vec<Box<Lanes<'a>>>,
+}
+
+impl<'a> Pool<'a> {
+    #[inline]
+    fn take(&mut self) -> Box<Lanes<'a>> {
+        self.free
+            .pop()
+            .unwrap_or_else(|| Box::new([Value::Missing(None); LANES]))
+    }
+
+    #[inline]
+    fn give(&mut self, c: Box<Lanes<'a>>) {
+        self.free.push(c);
+    }
+}
+
+/// The state of one batch.
+struct Bx<'a, 'l, D> {
+    data: &'a D,
+    year: i32,
+    objs: [Obj; LANES],
+    /// Lanes in use (`objs[..n]`).
+    n: usize,
+    /// Local slots, one column each.
+    locals: &'l mut [Box<Lanes<'a>>],
+    /// One lane's slots, for the scalar walk.
+    scalar_locals: &'l mut [Value<'a>],
+    pool: &'l mut Pool<'a>,
+    /// The group's values, lane-major: `group[l * count + k]`.
+    group: &'l mut [Value<'a>],
+    count: usize,
+    group_first: u32,
+    /// Derives of the group computed so far.
+    ready: usize,
+    /// The first failure of each lane in the derive being computed.
+    faults: [Option<Box<Fault>>; LANES],
+    /// Whether any lane failed in the derive being computed.
+    failed: bool,
+}
+
+impl<'a, D: Data> Bx<'a, '_, D> {
+    #[cold]
+    fn fail(&mut self, l: usize, f: Box<Fault>) -> Value<'a> {
+        let slot = &mut self.faults[l & (LANES - 1)];
+        if slot.is_none() {
+            *slot = Some(f);
+        }
+        self.failed = true;
+        Value::Missing(None)
+    }
+
+    #[inline(always)]
+    fn derived(&self, d: DeriveId, o: Obj, l: usize) -> Value<'a> {
+        let k = d.0.wrapping_sub(self.group_first) as usize;
+        if k < self.ready && o == self.objs[l] {
+            self.group[l * self.count + k]
+        } else {
+            self.data.derived(d, o)
+        }
+    }
+}
+
+impl Program {
+    /// Computes the derives `first`, `first + 1`, … (`count` of them) for
+    /// every entity of `objs`, into `out` entity by entity:
+    /// `out[i * count + k]` is derive `first + k` of `objs[i]`. The result
+    /// is the one of [`Program::eval_derives`] on each entity (and so of
+    /// [`Program::eval_derive`] on each derive, a failed derive being
+    /// missing); only faster, nodes being dispatched once for many
+    /// entities. Errors are pushed to `errors` (for each derive, in the
+    /// order of `objs`).
+    ///
+    /// The derives must lie in one of [`Program::derive_groups`] and the
+    /// entities be of its kind. Pass a few hundred entities or more at a
+    /// time: each call allocates its working columns.
+    ///
+    /// # Panics
+    ///
+    /// When the derives are not all in one group, or `out` does not hold
+    /// `objs.len() * count` values.
+    #[allow(clippy::too_many_arguments)]
+    pub fn eval_derives_batch<'a, D: Data>(
+        &'a self,
+        first: DeriveId,
+        count: usize,
+        objs: &[Obj],
+        data: &'a D,
+        ctx: &Ctx,
+        out: &mut [Value<'a>],
+        errors: &mut Vec<RuntimeError>,
+    ) {
+        assert_eq!(
+            out.len(),
+            objs.len() * count,
+            "eval_derives_batch: `out` must hold `objs.len() * count` values"
+        );
+        let start = first.0 as usize;
+        let defs = &self.derives[start..start + count];
+        let (Some(head), Some(last)) = (defs.first(), defs.last()) else {
+            return;
+        };
+        assert!(
+            head.group == last.group,
+            "eval_derives_batch: derives {start}..{} are not in one group",
+            start + count
+        );
+        let slots = defs.iter().map(|d| d.slots as usize).max().unwrap_or(0);
+        let mut pool = Pool { free: Vec::new() };
+        let mut locals: Vec<Box<Lanes<'a>>> = (0..slots).map(|_| pool.take()).collect();
+        let mut scalar_locals = vec![Value::Missing(None); slots];
+        for (objs, out) in objs.chunks(LANES).zip(out.chunks_mut(LANES * count)) {
+            let n = objs.len();
+            let mut lanes = [Obj::new(head.kind, 0); LANES];
+            lanes[..n].copy_from_slice(objs);
+            let mut bx = Bx {
+                data,
+                year: ctx.year,
+                objs: lanes,
+                n,
+                locals: &mut locals,
+                scalar_locals: &mut scalar_locals,
+                pool: &mut pool,
+                group: out,
+                count,
+                group_first: first.0,
+                ready: 0,
+                faults: [const { None }; LANES],
+                failed: false,
+            };
+            let sel = &ALL[..n];
+            for (k, def) in defs.iter().enumerate() {
+                let mut col = bx.pool.take();
+                self.bev(def.body, sel, &mut col, &mut bx);
+                for (l, v) in col[..n].iter().enumerate() {
+                    bx.group[l * count + k] = *v;
+                }
+                if std::mem::take(&mut bx.failed) {
+                    for (l, fault) in bx.faults[..n].iter_mut().enumerate() {
+                        if let Some(f) = fault.take() {
+                            let d = DeriveId(first.0 + k as u32);
+                            errors.push(self.fault_to_error(
+                                *f,
+                                self.derive_subject(d),
+                                data.describe(objs[l]),
+                            ));
+                            bx.group[l * count + k] = Value::Missing(None);
+                        }
+                    }
+                }
+                bx.ready = k + 1;
+                bx.pool.give(col);
+            }
+        }
+    }
+
+    /// Evaluates node `n` for the lanes `sel` into `out` (those lanes only).
+    fn bev<'a, D: Data>(
+        &'a self,
+        n: NodeId,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        match self.node(n) {
+            Node::Const(c) => {
+                let v = c.as_value();
+                for &l in sel {
+                    out[lane(l)] = v;
+                }
+            }
+            Node::This => {
+                for &l in sel {
+                    out[lane(l)] = Value::Obj(bx.objs[lane(l)]);
+                }
+            }
+            Node::Year => {
+                for &l in sel {
+                    out[lane(l)] = Value::Year(bx.year);
+                }
+            }
+            Node::Local(s) => {
+                let col = &bx.locals[*s as usize];
+                for &l in sel {
+                    out[lane(l)] = col[lane(l)];
+                }
+            }
+            Node::Field(o, f) => {
+                let this = matches!(self.node(*o), Node::This);
+                if this && sel.len() == bx.n {
+                    // Every lane, in order: read straight into `out`.
+                    let n = bx.n;
+                    bx.data.fields(&bx.objs[..n], *f, &mut out[..n]);
+                    return;
+                }
+                if !this {
+                    self.bev(*o, sel, out, bx);
+                }
+                // The lanes that have an object, gathered for one call.
+                let mut objs = [Obj::new(bx.objs[0].kind, 0); LANES];
+                let mut at = SelBuf::new();
+                for &l in sel {
+                    let li = lane(l);
+                    match if this {
+                        Value::Obj(bx.objs[li])
+                    } else {
+                        out[li]
+                    } {
+                        Value::Obj(x) => {
+                            objs[at.len & (LANES - 1)] = x;
+                            at.push(l);
+                        }
+                        m @ Value::Missing(_) => out[li] = m,
+                        _ => out[li] = Value::Missing(None),
+                    }
+                }
+                let mut vals = bx.pool.take();
+                let k = at.get().len();
+                bx.data.fields(&objs[..k], *f, &mut vals[..k]);
+                for (&l, v) in at.get().iter().zip(vals.iter()) {
+                    out[lane(l)] = *v;
+                }
+                bx.pool.give(vals);
+            }
+            Node::Derived(o, d) => {
+                if matches!(self.node(*o), Node::This) {
+                    for &l in sel {
+                        let l = lane(l);
+                        out[l] = bx.derived(*d, bx.objs[l], l);
+                    }
+                } else {
+                    self.bev(*o, sel, out, bx);
+                    for &l in sel {
+                        let l = lane(l);
+                        out[l] = match out[l] {
+                            Value::Obj(x) => bx.derived(*d, x, l),
+                            m @ Value::Missing(_) => m,
+                            _ => Value::Missing(None),
+                        };
+                    }
+                }
+            }
+            Node::Neg(a) => {
+                self.bev(*a, sel, out, bx);
+                for &l in sel {
+                    let l = lane(l);
+                    out[l] = match out[l] {
+                        Value::Num(x) => match x.checked_neg() {
+                            Ok(v) => Value::Num(v),
+                            Err(e) => bx.fail(l, arith_fault(e, n, format!("-{x}"))),
+                        },
+                        m @ Value::Missing(_) => m,
+                        _ => Value::Missing(None),
+                    };
+                }
+            }
+            Node::Arith(op, a, b) => {
+                self.bev(*a, sel, out, bx);
+                let mut y = bx.pool.take();
+                self.bev(*b, sel, &mut y, bx);
+                for &l in sel {
+                    let l = lane(l);
+                    out[l] = match self.arith(*op, out[l], y[l], n) {
+                        Ok(v) => v,
+                        Err(f) => bx.fail(l, f),
+                    };
+                }
+                bx.pool.give(y);
+            }
+            Node::Cmp(op, a, b) => {
+                self.bev(*a, sel, out, bx);
+                if let Node::Const(c) = self.node(*b) {
+                    // Against a constant (`x >= 90%`, `d == increase`):
+                    // its type is known once; the general comparison only
+                    // for lanes of another type (missing ones).
+                    let y = c.as_value();
+                    match y {
+                        Value::Num(k) => {
+                            for &l in sel {
+                                let l = lane(l);
+                                out[l] = match out[l] {
+                                    Value::Num(x) => Value::Bool(cmp_num(*op, x, k)),
+                                    x => self.compare(*op, x, y),
+                                };
+                            }
+                        }
+                        Value::Enum(e, k) if matches!(op, Cmp::Eq | Cmp::Ne) => {
+                            let eq = *op == Cmp::Eq;
+                            for &l in sel {
+                                let l = lane(l);
+                                out[l] = match out[l] {
+                                    Value::Enum(f, x) => Value::Bool((f == e && x == k) == eq),
+                                    x => self.compare(*op, x, y),
+                                };
+                            }
+                        }
+                        _ => {
+                            for &l in sel {
+                                let l = lane(l);
+                                out[l] = self.compare(*op, out[l], y);
+                            }
+                        }
+                    }
+                } else {
+                    let mut y = bx.pool.take();
+                    self.bev(*b, sel, &mut y, bx);
+                    for &l in sel {
+                        let l = lane(l);
+                        out[l] = self.compare(*op, out[l], y[l]);
+                    }
+                    bx.pool.give(y);
+                }
+            }
+            Node::And(a, b) | Node::Or(a, b) => {
+                // `and` decides on false, `or` on true; the other operand is
+                // evaluated only where the first did not decide.
+                let decides = matches!(self.node(n), Node::Or(..));
+                self.bev(*a, sel, out, bx);
+                let mut rest = SelBuf::new();
+                for &l in sel {
+                    rest.push_if(l, !matches!(out[lane(l)], Value::Bool(x) if x == decides));
+                }
+                if rest.len > 0 {
+                    let mut y = bx.pool.take();
+                    self.bev(*b, rest.get(), &mut y, bx);
+                    for &l in rest.get() {
+                        let l = lane(l);
+                        out[l] = match (out[l], y[l]) {
+                            (_, Value::Bool(x)) if x == decides => Value::Bool(decides),
+                            (Value::Bool(x), Value::Bool(y)) if x == y => Value::Bool(x),
+                            (x, y) => first_missing(x, y),
+                        };
+                    }
+                    bx.pool.give(y);
+                }
+            }
+            Node::Not(a) => {
+                self.bev(*a, sel, out, bx);
+                for &l in sel {
+                    let l = lane(l);
+                    out[l] = match out[l] {
+                        Value::Bool(b) => Value::Bool(!b),
+                        m @ Value::Missing(_) => m,
+                        _ => Value::Missing(None),
+                    };
+                }
+            }
+            Node::If(c, t, e) => {
+                self.bev(*c, sel, out, bx);
+                let (mut then, mut other) = (SelBuf::new(), SelBuf::new());
+                for &l in sel {
+                    let c = &mut out[lane(l)];
+                    then.push_if(l, matches!(c, Value::Bool(true)));
+                    other.push_if(l, matches!(c, Value::Bool(false)));
+                    // A missing condition is the value; anything else (a
+                    // data source of the wrong type) is missing.
+                    if !matches!(c, Value::Bool(_) | Value::Missing(_)) {
+                        *c = Value::Missing(None);
+                    }
+                }
+                if then.len > 0 {
+                    self.bev(*t, then.get(), out, bx);
+                }
+                if other.len > 0 {
+                    self.bev(*e, other.get(), out, bx);
+                }
+            }
+            Node::IsMissing(a) => {
+                self.bev(*a, sel, out, bx);
+                for &l in sel {
+                    let l = lane(l);
+                    out[l] = Value::Bool(out[l].is_missing());
+                }
+            }
+            Node::Coalesce(a, d) => {
+                self.bev(*a, sel, out, bx);
+                let mut rest = SelBuf::new();
+                for &l in sel {
+                    rest.push_if(l, out[lane(l)].is_missing());
+                }
+                if rest.len > 0 {
+                    self.bev(*d, rest.get(), out, bx);
+                }
+            }
+            Node::Reason(a) => {
+                self.bev(*a, sel, out, bx);
+                for &l in sel {
+                    let l = lane(l);
+                    out[l] = match out[l] {
+                        Value::Missing(Some(r)) => Value::Str(r),
+                        _ => Value::Missing(None),
+                    };
+                }
+            }
+            Node::Let(slot, v, body) => {
+                let mut x = bx.pool.take();
+                self.bev(*v, sel, &mut x, bx);
+                let col = &mut bx.locals[*slot as usize];
+                for &l in sel {
+                    col[lane(l)] = x[lane(l)];
+                }
+                bx.pool.give(x);
+                self.bev(*body, sel, out, bx);
+            }
+            Node::Call(f, args) => {
+                // Every argument is evaluated, as the scalar walk does;
+                // built-ins read the first two.
+                let mut b = bx.pool.take();
+                let mut c = bx.pool.take();
+                for (i, a) in args.iter().enumerate() {
+                    match i {
+                        0 => self.bev(*a, sel, out, bx),
+                        1 => self.bev(*a, sel, &mut b, bx),
+                        _ => self.bev(*a, sel, &mut c, bx),
+                    }
+                }
+                for &l in sel {
+                    let l = lane(l);
+                    let x = if args.is_empty() {
+                        Value::Missing(None)
+                    } else {
+                        out[l]
+                    };
+                    let y = if args.len() > 1 {
+                        b[l]
+                    } else {
+                        Value::Missing(None)
+                    };
+                    out[l] = match apply_builtin(*f, x, y, n, bx.data, bx.year) {
+                        Ok(v) => v,
+                        Err(fault) => bx.fail(l, fault),
+                    };
+                }
+                bx.pool.give(c);
+                bx.pool.give(b);
+            }
+            Node::Latest { fields, obj, year } => {
+                let this = matches!(self.node(*obj), Node::This);
+                if !this {
+                    self.bev(*obj, sel, out, bx);
+                }
+                for &l in sel {
+                    let l = lane(l);
+                    let o = if this { Value::Obj(bx.objs[l]) } else { out[l] };
+                    out[l] = match o {
+                        Value::Obj(o) => match bx.data.latest(o, *fields, bx.year) {
+                            Ok((y, _)) if *year => Value::Year(y),
+                            Ok((_, v)) => v,
+                            Err(reason) => Value::Missing(reason),
+                        },
+                        m @ Value::Missing(_) => m,
+                        _ => Value::Missing(None),
+                    };
+                }
+            }
+            Node::Grade(s, x) => {
+                self.bev(*x, sel, out, bx);
+                for &l in sel {
+                    let l = lane(l);
+                    out[l] = self.grade(*s, out[l]);
+                }
+            }
+            Node::Key
+            | Node::KeyPart(_)
+            | Node::Members
+            | Node::InList(..)
+            | Node::InCollection(..)
+            | Node::Agg { .. } => self.bev_scalar(n, sel, out, bx),
+        }
+    }
+
+    /// Evaluates node `n` lane by lane with the scalar walk.
+    #[inline(never)]
+    fn bev_scalar<'a, D: Data>(
+        &'a self,
+        n: NodeId,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        for &l in sel {
+            let l = lane(l);
+            for (slot, col) in bx.scalar_locals.iter_mut().zip(bx.locals.iter()) {
+                *slot = col[l];
+            }
+            let count = bx.count;
+            let mut cx = Cx {
+                data: bx.data,
+                this: bx.objs[l],
+                year: bx.year,
+                key: None,
+                members: &[],
+                locals: &mut *bx.scalar_locals,
+                trace: &mut NoTrace,
+                group: &mut bx.group[l * count..(l + 1) * count],
+                group_first: bx.group_first,
+                ready: bx.ready,
+                fault: None,
+            };
+            let v = self.ev(n, &mut cx);
+            let fault = cx.fault.take();
+            out[l] = match fault {
+                None => v,
+                Some(f) => bx.fail(l, f),
+            };
+        }
+    }
+}
