@@ -11,10 +11,10 @@ fn main() {
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
     packs.sort();
-    let mut out = String::from(
-        "/// The standard rule packs: (directory name, pack.toml, [(file name, source)]).\n",
-    );
-    out.push_str("pub const STANDARD_PACKS: &[(&str, &str, &[(&str, &str)])] = &[\n");
+    let mut out = String::from("/// A rule file: (file name, source).\n");
+    out.push_str("pub type RuleFile = (&'static str, &'static str);\n");
+    out.push_str("/// The standard rule packs: (directory name, pack.toml, rule files).\n");
+    out.push_str("pub const STANDARD_PACKS: &[(&str, &str, &[RuleFile])] = &[\n");
     for pack in packs {
         let manifest = pack.join("pack.toml");
         if !manifest.is_file() {
