@@ -488,9 +488,9 @@ fn main() {
         data.rate = rates;
         data.grade = grades;
     };
-    // hyoka, both derives of 1024 entities at a time.
+    // hyoka, both derives of 4096 entities at a time.
     let batched = |data: &mut Columns| {
-        const CHUNK: usize = 1024;
+        const CHUNK: usize = 4096;
         let mut rates = std::mem::take(&mut data.rate);
         let mut grades = std::mem::take(&mut data.grade);
         let mut errors = Vec::new();
@@ -616,7 +616,7 @@ fn main() {
         "hyoka, a call per derive, latest walks the list",
         "hyoka, a call per derive, Data::latest from columns",
         "hyoka, eval_derives (rate + grade in one call)",
-        "hyoka, eval_derives_batch (1024 entities a call)",
+        "hyoka, eval_derives_batch (4096 entities a call)",
         "by hand, exact numbers (reference)",
         "by hand, f64 (not exact)",
     ];

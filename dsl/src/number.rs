@@ -90,6 +90,18 @@ fn fit_slow(n: i128, d: i128) -> Result<Number, ArithError> {
     }
 }
 
+/// `10^k` for every `k` whose power fits in `i64` (plan values are read
+/// through [`Number::from_decimal`], one per value).
+const POWERS_OF_TEN: [i64; 19] = {
+    let mut p = [1i64; 19];
+    let mut k = 1;
+    while k < 19 {
+        p[k] = p[k - 1] * 10;
+        k += 1;
+    }
+    p
+};
+
 impl Number {
     /// Zero.
     pub const ZERO: Number = Number { num: 0, den: 1 };
@@ -111,8 +123,9 @@ impl Number {
 
     /// A decimal `mantissa × 10^-scale` (`from_decimal(614, 1)` is `61.4`);
     /// `None` when `10^scale` does not fit in `i64` (scale > 18).
+    #[inline]
     pub fn from_decimal(mantissa: i64, scale: u32) -> Option<Number> {
-        let den = 10i64.checked_pow(scale)?;
+        let den = *POWERS_OF_TEN.get(scale as usize)?;
         Some(Number { num: mantissa, den })
     }
 
@@ -446,6 +459,17 @@ mod tests {
         ] {
             assert!(Number::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn decimals_of_every_scale() {
+        for scale in 0..=18u32 {
+            let n = Number::from_decimal(7, scale).unwrap();
+            assert_eq!(n.denom(), 10i64.pow(scale));
+            assert_eq!(n.numer(), 7);
+        }
+        assert!(Number::from_decimal(7, 19).is_none());
+        assert!(Number::from_decimal(7, u32::MAX).is_none());
     }
 
     #[test]

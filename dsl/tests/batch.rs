@@ -221,6 +221,12 @@ derive c_logic for indicator: bool =
 derive c_coalesce for indicator: number =
     latest(indicator) ?? indicator.target.value ?? indicator.baseline.value ?? -1
 
+fn above(i: indicator, t: number): number = count(o in i.actuals where o.value > t)
+
+derive c_fn_agg for indicator: number =
+    above(indicator, (indicator.target.value ?? 0) / 2)
+    + count(o in indicator.actuals where o.value < indicator.c_coalesce)
+
 derive c_reason for indicator: string =
     reason(latest(indicator)) ?? reason(indicator.target.value) ?? "なし"
 
@@ -262,11 +268,6 @@ derive c_measure for indicator: number =
 
 derive c_in for indicator: bool = indicator in indicator.plan.indicators
 
-fn above(i: indicator, t: number): number = count(o in i.actuals where o.value > t)
-
-derive c_fn_agg for indicator: number =
-    above(indicator, (indicator.target.value ?? 0) / 2)
-    + count(o in indicator.actuals where o.value < indicator.c_coalesce)
 "#;
 
 fn program() -> (PlanModel, Program) {

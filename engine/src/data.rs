@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use hyoka_dsl::number::Number;
 use hyoka_dsl::schema::FieldId;
-use hyoka_dsl::value::{Data, DeriveId, ListRef, Obj, OwnedValue, Value};
+use hyoka_dsl::value::{Data, DeriveId, Latest, ListRef, Obj, OwnedValue, Series, Value};
 
 use crate::model::*;
 use crate::schema::{PlanSchema, F};
@@ -74,9 +74,25 @@ pub struct CorpusData<'c> {
     overall: Vec<Vec<IndicatorIdx>>,
     /// The shared key of indicators linked by `same_as`, by indicator.
     link_keys: HashMap<IndicatorIdx, String>,
-    /// Derived values computed so far, by derive, then by entity index.
-    derived: Vec<Vec<OwnedValue>>,
+    /// Derived values computed so far: a table per group of derives
+    /// computed together.
+    derived: Vec<DerivedTable>,
+    /// Where each derive computed so far is: its table and column.
+    derived_at: Vec<(u32, u32)>,
 }
+
+/// The values of consecutive derives of one kind, entity by entity: row `r`
+/// holds `count` values, one per derive.
+struct DerivedTable {
+    count: usize,
+    /// The row of each entity index (`u32::MAX`: not of the kind), when
+    /// rows are not entity indices (nodes of one level).
+    rows: Option<Vec<u32>>,
+    values: Vec<OwnedValue>,
+}
+
+/// The value of a derive on an entity of another kind.
+static MISSING: OwnedValue = OwnedValue::Missing(None);
 
 impl<'c> CorpusData<'c> {
     pub fn new(corpus: &'c Corpus, schema: &'c PlanSchema) -> Self {
@@ -102,17 +118,58 @@ impl<'c> CorpusData<'c> {
             overall,
             link_keys: link_keys(corpus),
             derived: Vec::new(),
+            derived_at: Vec::new(),
         }
     }
 
-    /// Stores the next derive's column (derives are computed in order).
+    /// Stores the next derive's column, by entity index (derives are
+    /// computed in order).
     pub fn push_derived(&mut self, column: Vec<OwnedValue>) {
-        self.derived.push(column);
+        self.derived_at.push((self.derived.len() as u32, 0));
+        self.derived.push(DerivedTable {
+            count: 1,
+            rows: None,
+            values: column,
+        });
+    }
+
+    /// Stores the values of the next `count` derives, computed together on
+    /// `objs` (all of one kind): `values[i * count + k]` is derive `k` of
+    /// `objs[i]`. Entities of the kind not in `objs` have missing values.
+    pub fn push_derived_group(&mut self, objs: &[Obj], count: usize, values: Vec<OwnedValue>) {
+        assert_eq!(values.len(), objs.len() * count);
+        let rows = match objs.first() {
+            Some(first) if objs.iter().enumerate().any(|(i, o)| o.index as usize != i) => {
+                let mut rows = vec![u32::MAX; self.count(first.kind)];
+                for (row, o) in objs.iter().enumerate() {
+                    rows[o.index as usize] = row as u32;
+                }
+                Some(rows)
+            }
+            _ => None,
+        };
+        let table = self.derived.len() as u32;
+        self.derived_at
+            .extend((0..count as u32).map(|k| (table, k)));
+        self.derived.push(DerivedTable {
+            count,
+            rows,
+            values,
+        });
     }
 
     /// The stored value of a derive, for reports.
     pub fn derived_value(&self, d: DeriveId, index: u32) -> Option<&OwnedValue> {
-        self.derived.get(d.0 as usize)?.get(index as usize)
+        let &(table, k) = self.derived_at.get(d.0 as usize)?;
+        let t = &self.derived[table as usize];
+        let row = match &t.rows {
+            None => index as usize,
+            Some(rows) => match *rows.get(index as usize)? {
+                u32::MAX => return Some(&MISSING),
+                row => row as usize,
+            },
+        };
+        t.values.get(row * t.count + k as usize)
     }
 
     /// How many entities a kind has (the length of a derived column).
@@ -200,6 +257,21 @@ impl<'c> CorpusData<'c> {
         }
     }
 
+    /// The indicator whose actuals `series` reads on `obj`, when it is
+    /// `indicator.actuals` with observations' `year` and `value`.
+    #[inline]
+    fn actuals_of(&self, obj: Obj, series: Series) -> Option<&'c Indicator> {
+        let s = self.schema;
+        if obj.kind != s.kinds.indicator
+            || s.field(series.list) != F::IndActuals
+            || s.field(series.year) != F::ObsYear
+            || s.field(series.value) != F::ObsValue
+        {
+            return None;
+        }
+        self.corpus.indicators.get(obj.index as usize)
+    }
+
     fn slot<T>(items: &[T], index: u32) -> Option<&T> {
         items.get((index & ((1 << SLOT_BITS) - 1)) as usize)
     }
@@ -242,14 +314,17 @@ fn opt_amount(a: &Option<Located<Amount>>) -> Value<'static> {
     }
 }
 
-impl Data for CorpusData<'_> {
-    fn field(&self, obj: Obj, field: FieldId) -> Value<'_> {
+impl CorpusData<'_> {
+    /// Field `field` (which is `f`) of `obj`: [`Data::field`], inlined into
+    /// [`Data::fields`] with `f` known so that only its arm remains.
+    #[inline(always)]
+    fn field_as(&self, f: F, field: FieldId, obj: Obj) -> Value<'_> {
         let c = self.corpus;
         let k = &self.schema.kinds;
         let e = &self.schema.enums;
         let i = obj.index as usize;
         let missing = Value::Missing(None);
-        match self.schema.field(field) {
+        match f {
             // ----- plan (external plans follow the corpus' plans)
             f @ (F::PlanId
             | F::PlanName
@@ -521,6 +596,101 @@ impl Data for CorpusData<'_> {
                 }
             }
         }
+    }
+}
+
+impl Data for CorpusData<'_> {
+    fn field(&self, obj: Obj, field: FieldId) -> Value<'_> {
+        self.field_as(self.schema.field(field), field, obj)
+    }
+
+    /// The fields the standard packs read for every entity are decided once
+    /// for all of `objs`; the others are read one by one.
+    fn fields<'s>(&'s self, objs: &[Obj], field: FieldId, out: &mut [Value<'s>]) {
+        macro_rules! decided_once {
+            ($($f:ident),* $(,)?) => {
+                match self.schema.field(field) {
+                    $(F::$f => {
+                        for (o, v) in objs.iter().zip(out.iter_mut()) {
+                            *v = self.field_as(F::$f, field, *o);
+                        }
+                    })*
+                    _ => {
+                        for (o, v) in objs.iter().zip(out.iter_mut()) {
+                            *v = self.field(*o, field);
+                        }
+                    }
+                }
+            };
+        }
+        decided_once!(
+            IndMonitoring,
+            IndTargetToBeSet,
+            IndQualitative,
+            IndDirection,
+            IndTarget,
+            IndBaseline,
+            IndCumulative,
+            IndCumulativeFrom,
+            IndPlan,
+            IndActuals,
+            TargetValue,
+            TargetYear,
+            ObsValue,
+            ObsYear,
+            PlanPeriod,
+            PeriodFrom,
+            NodeIndicators,
+            ProjectIndicators,
+        );
+    }
+
+    /// `latest` of an indicator's actuals, read from
+    /// [`Indicator::actuals`] directly (the walk it replaces reads the same
+    /// observations through `field` and `list_get`).
+    fn latest(&self, obj: Obj, series: Series, year: i32) -> Latest<'_> {
+        let Some(ind) = self.actuals_of(obj, series) else {
+            return hyoka_dsl::eval::walk_latest(self, obj, series, year);
+        };
+        // As the walk: the latest year in or before `year` with a value
+        // wins (of one year, the observation listed last); without one, the
+        // reason of the latest observation without a value. Only the winner
+        // is converted ([`amount`]: a decimal that does not fit is missing).
+        let mut best: Option<(i32, &Amount)> = None;
+        let mut reason: Option<(i32, &Amount)> = None;
+        for o in &ind.actuals {
+            let y = o.year.value;
+            if y > year {
+                continue;
+            }
+            let a = &o.value.value;
+            let has_value =
+                matches!(a, Amount::Number(d) if Number::from_decimal(0, d.scale as u32).is_some());
+            let slot = if has_value { &mut best } else { &mut reason };
+            if slot.is_none_or(|(sy, _)| y >= sy) {
+                *slot = Some((y, a));
+            }
+        }
+        match (best, reason) {
+            (Some((y, a)), _) => Ok((y, amount(a))),
+            (None, Some((_, a))) => match amount(a) {
+                Value::Missing(r) => Err(r),
+                _ => Err(None),
+            },
+            (None, None) => Err(None),
+        }
+    }
+
+    /// `actual` of an indicator's actuals, read directly (as [`Data::latest`]).
+    fn actual(&self, obj: Obj, series: Series, year: i32) -> Value<'_> {
+        let Some(ind) = self.actuals_of(obj, series) else {
+            return hyoka_dsl::eval::walk_actual(self, obj, series, year);
+        };
+        ind.actuals
+            .iter()
+            .rev()
+            .find(|o| o.year.value == year)
+            .map_or(Value::Missing(None), |o| amount(&o.value.value))
     }
 
     fn list_get(&self, list: ListRef, i: u32) -> Value<'_> {

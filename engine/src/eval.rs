@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use hyoka_dsl::value::Data;
-use hyoka_dsl::{Ctx, DeriveId, Key, Obj, OwnedValue, Program, RuleId, RuntimeError, Scope};
+use hyoka_dsl::{Ctx, Key, Obj, OwnedValue, Program, RuleId, RuntimeError, Scope, Value};
 use rayon::prelude::*;
 
 use crate::data::{describe, CorpusData};
@@ -20,6 +20,10 @@ use crate::diagnostic::Severity;
 use crate::finding::{EntityRef, Finding};
 use crate::model::{Corpus, Span};
 use crate::schema::PlanSchema;
+
+/// Entities whose derives are evaluated together (one batch call of the
+/// program, one unit of parallel work).
+const DERIVE_CHUNK: usize = 1024;
 
 /// A rule or derive that could not be evaluated on one entity.
 #[derive(Debug, Clone)]
@@ -64,31 +68,41 @@ pub fn evaluate<'c>(
     let mut data = CorpusData::new(corpus, schema);
     let mut failures = Vec::new();
 
-    // Derives, one column at a time in dependency order; each column in
-    // parallel over its entities.
-    for (i, derive) in program.derives().iter().enumerate() {
-        let d = DeriveId(i as u32);
-        let len = data.count(derive.kind);
-        let objs = data.entities(derive.kind);
-        let results: Vec<(u32, Result<OwnedValue, RuntimeError>)> = objs
-            .par_iter()
-            .map(|&obj| {
-                (
-                    obj.index,
-                    program
-                        .eval_derive(d, obj, &data, &ctx)
-                        .map(|v| v.to_owned_value()),
-                )
+    // Derives, a group at a time in dependency order (the derives of a
+    // group read each other only on the same entity): each group in
+    // parallel over its entities, in chunks evaluated together.
+    for group in program.derive_groups() {
+        let count = group.len as usize;
+        let objs = data.entities(group.kind);
+        let mut values = vec![OwnedValue::Missing(None); objs.len() * count];
+        let errors: Vec<Vec<RuntimeError>> = values
+            .par_chunks_mut(DERIVE_CHUNK * count)
+            .zip(objs.par_chunks(DERIVE_CHUNK))
+            .map(|(values, objs)| {
+                let mut out = vec![Value::Missing(None); values.len()];
+                let mut errors = Vec::new();
+                program.eval_derives_batch(
+                    group.first,
+                    count,
+                    objs,
+                    &data,
+                    &ctx,
+                    &mut out,
+                    &mut errors,
+                );
+                for (slot, v) in values.iter_mut().zip(&out) {
+                    *slot = v.to_owned_value();
+                }
+                errors
             })
             .collect();
-        let mut column = vec![OwnedValue::Missing(None); len];
-        for (index, r) in results {
-            match r {
-                Ok(v) => column[index as usize] = v,
-                Err(error) => failures.push(RuleFailure { error }),
-            }
-        }
-        data.push_derived(column);
+        failures.extend(
+            errors
+                .into_iter()
+                .flatten()
+                .map(|error| RuleFailure { error }),
+        );
+        data.push_derived_group(&objs, count, values);
     }
 
     // Per-entity rules: one pass over each kind's entities, every rule of

@@ -18,8 +18,9 @@
 //! only, so that the branches of an `if` can write into the same column.
 
 use super::{apply_builtin, arith_fault, first_missing, Cx, Fault, NoTrace};
-use crate::ir::{Cmp, Node, NodeId, Program};
+use crate::ir::{Arith, Builtin, Cmp, Node, NodeId, Program, SeriesFields};
 use crate::number::Number;
+use crate::schema::FieldId;
 use crate::value::{Data, DeriveId, Obj, Value};
 use crate::{Ctx, RuntimeError};
 
@@ -46,21 +47,15 @@ fn lane(l: u8) -> usize {
     l as usize & (LANES - 1)
 }
 
-/// A selection built by filtering another one.
+/// A selection built by filtering another one (its lanes in a pooled
+/// buffer: evaluation recurses once per node, and must keep its stack
+/// frames small).
 struct SelBuf {
-    lanes: [u8; LANES],
+    lanes: Box<[u8; LANES]>,
     len: usize,
 }
 
 impl SelBuf {
-    #[inline(always)]
-    fn new() -> SelBuf {
-        SelBuf {
-            lanes: [0; LANES],
-            len: 0,
-        }
-    }
-
     #[inline(always)]
     fn push(&mut self, l: u8) {
         self.lanes[self.len & (LANES - 1)] = l;
@@ -94,22 +89,150 @@ fn cmp_num(op: Cmp, x: Number, k: Number) -> bool {
     }
 }
 
-/// Columns reused across the batches of one call.
+/// Buffers reused across the nodes and batches of one call.
 struct Pool<'a> {
-    free: Vec<Box<Lanes<'a>>>,
+    cols: Vec<Box<Lanes<'a>>>,
+    sels: Vec<Box<[u8; LANES]>>,
+    objs: Vec<Box<[Obj; LANES]>>,
+    /// Reads of `this` memoised in the current batch.
+    memo: Vec<Memo<'a>>,
+}
+
+/// A read of `this` that does not depend on anything else (a field path
+/// `this.a.b`, `latest(this)`), memoised for the lanes of one batch: every
+/// derive of a group reads the same few paths, often several times.
+/// [`Data`] is pure, so a value read once is the value of every later read.
+struct Memo<'a> {
+    key: u64,
+    /// Lanes whose value is in `col`, one bit each.
+    valid: [u64; LANES / 64],
+    col: Box<Lanes<'a>>,
+}
+
+impl Memo<'_> {
+    #[inline(always)]
+    fn is_valid(&self, l: usize) -> bool {
+        self.valid[(l / 64) & (LANES / 64 - 1)] & (1 << (l % 64)) != 0
+    }
+
+    #[inline(always)]
+    fn set_valid(&mut self, l: usize) {
+        self.valid[(l / 64) & (LANES / 64 - 1)] |= 1 << (l % 64);
+    }
+
+    /// Marks the lanes `sel` valid (of `n` in the batch).
+    #[inline]
+    fn set_valid_all(&mut self, sel: &[u8], n: usize) {
+        if sel.len() == n {
+            // Every lane `0..n`.
+            for (w, word) in self.valid.iter_mut().enumerate() {
+                let lanes = n.saturating_sub(w * 64).min(64);
+                *word |= if lanes == 64 {
+                    u64::MAX
+                } else {
+                    (1 << lanes) - 1
+                };
+            }
+        } else {
+            for &l in sel {
+                self.set_valid(lane(l));
+            }
+        }
+    }
+
+    /// Whether no lane is valid (the first read of the batch).
+    #[inline(always)]
+    fn is_empty(&self) -> bool {
+        self.valid.iter().all(|w| *w == 0)
+    }
+}
+
+/// The memo key of `this.f1.f2…` (up to three fields).
+fn path_key(path: &[FieldId]) -> Option<u64> {
+    if path.is_empty() || path.len() > 3 {
+        return None;
+    }
+    let mut k = (path.len() as u64) << 48;
+    for (i, f) in path.iter().enumerate() {
+        k |= (f.0 as u64) << (16 * i);
+    }
+    Some(k)
+}
+
+/// The memo key of `latest(this)` (`year`: `latest_year(this)`).
+fn latest_key(series: SeriesFields, year: bool) -> u64 {
+    (0x100 | year as u64) << 48
+        | (series.list.0 as u64)
+        | (series.year.0 as u64) << 16
+        | (series.value.0 as u64) << 32
+}
+
+/// A new buffer of `LANES` copies of `x`, built on the heap (`Box::new` of
+/// an array builds it on the stack first, which would make the frame of
+/// every function that inlines the pool as large as the array).
+#[cold]
+#[inline(never)]
+fn new_buffer<T: Copy + std::fmt::Debug>(x: T) -> Box<[T; LANES]> {
+    vec![x; LANES].into_boxed_slice().try_into().unwrap()
 }
 
 impl<'a> Pool<'a> {
     #[inline]
     fn take(&mut self) -> Box<Lanes<'a>> {
-        self.free
+        self.cols
             .pop()
-            .unwrap_or_else(|| Box::new([Value::Missing(None); LANES]))
+            .unwrap_or_else(|| new_buffer(Value::Missing(None)))
     }
 
     #[inline]
     fn give(&mut self, c: Box<Lanes<'a>>) {
-        self.free.push(c);
+        self.cols.push(c);
+    }
+
+    #[inline]
+    fn sel(&mut self) -> SelBuf {
+        SelBuf {
+            lanes: self.sels.pop().unwrap_or_else(|| new_buffer(0)),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn give_sel(&mut self, s: SelBuf) {
+        self.sels.push(s.lanes);
+    }
+
+    #[inline]
+    fn objs(&mut self, kind: crate::schema::KindId) -> Box<[Obj; LANES]> {
+        self.objs
+            .pop()
+            .unwrap_or_else(|| new_buffer(Obj::new(kind, 0)))
+    }
+
+    #[inline]
+    fn give_objs(&mut self, o: Box<[Obj; LANES]>) {
+        self.objs.push(o);
+    }
+
+    /// Forgets the memoised reads (a new batch of entities).
+    fn clear_memo(&mut self) {
+        for m in self.memo.drain(..) {
+            self.cols.push(m.col);
+        }
+    }
+
+    /// The memo of `key`, created empty when absent.
+    fn memo(&mut self, key: u64) -> usize {
+        if let Some(i) = self.memo.iter().position(|m| m.key == key) {
+            return i;
+        }
+        let col = self.take();
+        self.memo.push(Memo {
+            key,
+            valid: [0; LANES / 64],
+            col,
+        });
+        self.memo.len() - 1
     }
 }
 
@@ -204,11 +327,17 @@ impl Program {
             start + count
         );
         let slots = defs.iter().map(|d| d.slots as usize).max().unwrap_or(0);
-        let mut pool = Pool { free: Vec::new() };
+        let mut pool = Pool {
+            cols: Vec::new(),
+            sels: Vec::new(),
+            objs: Vec::new(),
+            memo: Vec::new(),
+        };
         let mut locals: Vec<Box<Lanes<'a>>> = (0..slots).map(|_| pool.take()).collect();
         let mut scalar_locals = vec![Value::Missing(None); slots];
         for (objs, out) in objs.chunks(LANES).zip(out.chunks_mut(LANES * count)) {
             let n = objs.len();
+            pool.clear_memo();
             let mut lanes = [Obj::new(head.kind, 0); LANES];
             lanes[..n].copy_from_slice(objs);
             let mut bx = Bx {
@@ -253,6 +382,10 @@ impl Program {
     }
 
     /// Evaluates node `n` for the lanes `sel` into `out` (those lanes only).
+    ///
+    /// This recurses once per node: the handlers that need scratch space
+    /// are out of line and take it from the pool, so that this frame stays
+    /// small.
     fn bev<'a, D: Data>(
         &'a self,
         n: NodeId,
@@ -283,43 +416,7 @@ impl Program {
                     out[lane(l)] = col[lane(l)];
                 }
             }
-            Node::Field(o, f) => {
-                let this = matches!(self.node(*o), Node::This);
-                if this && sel.len() == bx.n {
-                    // Every lane, in order: read straight into `out`.
-                    let n = bx.n;
-                    bx.data.fields(&bx.objs[..n], *f, &mut out[..n]);
-                    return;
-                }
-                if !this {
-                    self.bev(*o, sel, out, bx);
-                }
-                // The lanes that have an object, gathered for one call.
-                let mut objs = [Obj::new(bx.objs[0].kind, 0); LANES];
-                let mut at = SelBuf::new();
-                for &l in sel {
-                    let li = lane(l);
-                    match if this {
-                        Value::Obj(bx.objs[li])
-                    } else {
-                        out[li]
-                    } {
-                        Value::Obj(x) => {
-                            objs[at.len & (LANES - 1)] = x;
-                            at.push(l);
-                        }
-                        m @ Value::Missing(_) => out[li] = m,
-                        _ => out[li] = Value::Missing(None),
-                    }
-                }
-                let mut vals = bx.pool.take();
-                let k = at.get().len();
-                bx.data.fields(&objs[..k], *f, &mut vals[..k]);
-                for (&l, v) in at.get().iter().zip(vals.iter()) {
-                    out[lane(l)] = *v;
-                }
-                bx.pool.give(vals);
-            }
+            Node::Field(o, f) => self.bev_field(*o, *f, sel, out, bx),
             Node::Derived(o, d) => {
                 if matches!(self.node(*o), Node::This) {
                     for &l in sel {
@@ -352,86 +449,10 @@ impl Program {
                     };
                 }
             }
-            Node::Arith(op, a, b) => {
-                self.bev(*a, sel, out, bx);
-                let mut y = bx.pool.take();
-                self.bev(*b, sel, &mut y, bx);
-                for &l in sel {
-                    let l = lane(l);
-                    out[l] = match self.arith(*op, out[l], y[l], n) {
-                        Ok(v) => v,
-                        Err(f) => bx.fail(l, f),
-                    };
-                }
-                bx.pool.give(y);
-            }
-            Node::Cmp(op, a, b) => {
-                self.bev(*a, sel, out, bx);
-                if let Node::Const(c) = self.node(*b) {
-                    // Against a constant (`x >= 90%`, `d == increase`):
-                    // its type is known once; the general comparison only
-                    // for lanes of another type (missing ones).
-                    let y = c.as_value();
-                    match y {
-                        Value::Num(k) => {
-                            for &l in sel {
-                                let l = lane(l);
-                                out[l] = match out[l] {
-                                    Value::Num(x) => Value::Bool(cmp_num(*op, x, k)),
-                                    x => self.compare(*op, x, y),
-                                };
-                            }
-                        }
-                        Value::Enum(e, k) if matches!(op, Cmp::Eq | Cmp::Ne) => {
-                            let eq = *op == Cmp::Eq;
-                            for &l in sel {
-                                let l = lane(l);
-                                out[l] = match out[l] {
-                                    Value::Enum(f, x) => Value::Bool((f == e && x == k) == eq),
-                                    x => self.compare(*op, x, y),
-                                };
-                            }
-                        }
-                        _ => {
-                            for &l in sel {
-                                let l = lane(l);
-                                out[l] = self.compare(*op, out[l], y);
-                            }
-                        }
-                    }
-                } else {
-                    let mut y = bx.pool.take();
-                    self.bev(*b, sel, &mut y, bx);
-                    for &l in sel {
-                        let l = lane(l);
-                        out[l] = self.compare(*op, out[l], y[l]);
-                    }
-                    bx.pool.give(y);
-                }
-            }
-            Node::And(a, b) | Node::Or(a, b) => {
-                // `and` decides on false, `or` on true; the other operand is
-                // evaluated only where the first did not decide.
-                let decides = matches!(self.node(n), Node::Or(..));
-                self.bev(*a, sel, out, bx);
-                let mut rest = SelBuf::new();
-                for &l in sel {
-                    rest.push_if(l, !matches!(out[lane(l)], Value::Bool(x) if x == decides));
-                }
-                if rest.len > 0 {
-                    let mut y = bx.pool.take();
-                    self.bev(*b, rest.get(), &mut y, bx);
-                    for &l in rest.get() {
-                        let l = lane(l);
-                        out[l] = match (out[l], y[l]) {
-                            (_, Value::Bool(x)) if x == decides => Value::Bool(decides),
-                            (Value::Bool(x), Value::Bool(y)) if x == y => Value::Bool(x),
-                            (x, y) => first_missing(x, y),
-                        };
-                    }
-                    bx.pool.give(y);
-                }
-            }
+            Node::Arith(op, a, b) => self.bev_arith(n, *op, *a, *b, sel, out, bx),
+            Node::Cmp(op, a, b) => self.bev_cmp(*op, *a, *b, sel, out, bx),
+            Node::And(a, b) => self.bev_logic(false, *a, *b, sel, out, bx),
+            Node::Or(a, b) => self.bev_logic(true, *a, *b, sel, out, bx),
             Node::Not(a) => {
                 self.bev(*a, sel, out, bx);
                 for &l in sel {
@@ -443,26 +464,7 @@ impl Program {
                     };
                 }
             }
-            Node::If(c, t, e) => {
-                self.bev(*c, sel, out, bx);
-                let (mut then, mut other) = (SelBuf::new(), SelBuf::new());
-                for &l in sel {
-                    let c = &mut out[lane(l)];
-                    then.push_if(l, matches!(c, Value::Bool(true)));
-                    other.push_if(l, matches!(c, Value::Bool(false)));
-                    // A missing condition is the value; anything else (a
-                    // data source of the wrong type) is missing.
-                    if !matches!(c, Value::Bool(_) | Value::Missing(_)) {
-                        *c = Value::Missing(None);
-                    }
-                }
-                if then.len > 0 {
-                    self.bev(*t, then.get(), out, bx);
-                }
-                if other.len > 0 {
-                    self.bev(*e, other.get(), out, bx);
-                }
-            }
+            Node::If(c, t, e) => self.bev_if(*c, *t, *e, sel, out, bx),
             Node::IsMissing(a) => {
                 self.bev(*a, sel, out, bx);
                 for &l in sel {
@@ -470,16 +472,7 @@ impl Program {
                     out[l] = Value::Bool(out[l].is_missing());
                 }
             }
-            Node::Coalesce(a, d) => {
-                self.bev(*a, sel, out, bx);
-                let mut rest = SelBuf::new();
-                for &l in sel {
-                    rest.push_if(l, out[lane(l)].is_missing());
-                }
-                if rest.len > 0 {
-                    self.bev(*d, rest.get(), out, bx);
-                }
-            }
+            Node::Coalesce(a, d) => self.bev_coalesce(*a, *d, sel, out, bx),
             Node::Reason(a) => {
                 self.bev(*a, sel, out, bx);
                 for &l in sel {
@@ -500,56 +493,9 @@ impl Program {
                 bx.pool.give(x);
                 self.bev(*body, sel, out, bx);
             }
-            Node::Call(f, args) => {
-                // Every argument is evaluated, as the scalar walk does;
-                // built-ins read the first two.
-                let mut b = bx.pool.take();
-                let mut c = bx.pool.take();
-                for (i, a) in args.iter().enumerate() {
-                    match i {
-                        0 => self.bev(*a, sel, out, bx),
-                        1 => self.bev(*a, sel, &mut b, bx),
-                        _ => self.bev(*a, sel, &mut c, bx),
-                    }
-                }
-                for &l in sel {
-                    let l = lane(l);
-                    let x = if args.is_empty() {
-                        Value::Missing(None)
-                    } else {
-                        out[l]
-                    };
-                    let y = if args.len() > 1 {
-                        b[l]
-                    } else {
-                        Value::Missing(None)
-                    };
-                    out[l] = match apply_builtin(*f, x, y, n, bx.data, bx.year) {
-                        Ok(v) => v,
-                        Err(fault) => bx.fail(l, fault),
-                    };
-                }
-                bx.pool.give(c);
-                bx.pool.give(b);
-            }
+            Node::Call(f, args) => self.bev_call(n, *f, args, sel, out, bx),
             Node::Latest { fields, obj, year } => {
-                let this = matches!(self.node(*obj), Node::This);
-                if !this {
-                    self.bev(*obj, sel, out, bx);
-                }
-                for &l in sel {
-                    let l = lane(l);
-                    let o = if this { Value::Obj(bx.objs[l]) } else { out[l] };
-                    out[l] = match o {
-                        Value::Obj(o) => match bx.data.latest(o, *fields, bx.year) {
-                            Ok((y, _)) if *year => Value::Year(y),
-                            Ok((_, v)) => v,
-                            Err(reason) => Value::Missing(reason),
-                        },
-                        m @ Value::Missing(_) => m,
-                        _ => Value::Missing(None),
-                    };
-                }
+                self.bev_latest(*fields, *obj, *year, sel, out, bx)
             }
             Node::Grade(s, x) => {
                 self.bev(*x, sel, out, bx);
@@ -564,6 +510,480 @@ impl Program {
             | Node::InList(..)
             | Node::InCollection(..)
             | Node::Agg { .. } => self.bev_scalar(n, sel, out, bx),
+        }
+    }
+
+    /// `obj.f`: the lanes that have an object are read in one
+    /// [`Data::fields`] call.
+    #[inline(never)]
+    fn bev_field<'a, D: Data>(
+        &'a self,
+        o: NodeId,
+        f: FieldId,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        // `this.a.b`: from the batch's memo.
+        let mut path = [f; 3];
+        let mut len = 1;
+        let mut at = o;
+        while let Node::Field(inner, g) = self.node(at) {
+            if len == path.len() {
+                break;
+            }
+            path[len] = *g;
+            len += 1;
+            at = *inner;
+        }
+        if matches!(self.node(at), Node::This) {
+            path[..len].reverse();
+            if self.memo_path(&path[..len], sel, Some(out), bx).is_some() {
+                return;
+            }
+        }
+        self.read_field(o, f, sel, out, bx);
+    }
+
+    /// The memo of `this.path[0].path[1]…`, read for the lanes of `sel` not
+    /// in it yet, and copied to `out` for every lane of `sel` when given;
+    /// `None` when the path is too long to memoise.
+    fn memo_path<'a, D: Data>(
+        &'a self,
+        path: &[FieldId],
+        sel: &[u8],
+        mut out: Option<&mut Lanes<'a>>,
+        bx: &mut Bx<'a, '_, D>,
+    ) -> Option<usize> {
+        let key = path_key(path)?;
+        let m = bx.pool.memo(key);
+        if bx.pool.memo[m].is_empty() {
+            // The first read of the path in this batch.
+            self.fill_path(m, path, sel, out, bx);
+            return Some(m);
+        }
+        let mut need = bx.pool.sel();
+        let memo = &bx.pool.memo[m];
+        for &l in sel {
+            let l8 = l;
+            let l = lane(l);
+            let valid = memo.is_valid(l);
+            need.push_if(l8, !valid);
+            if let Some(out) = out.as_deref_mut() {
+                // Lanes not valid yet are written again below.
+                out[l] = memo.col[l];
+            }
+        }
+        if need.len > 0 {
+            self.fill_path(m, path, need.get(), out, bx);
+        }
+        bx.pool.give_sel(need);
+        Some(m)
+    }
+
+    /// Reads `this.path…` for the lanes `sel` into memo `m` (and `out`).
+    fn fill_path<'a, D: Data>(
+        &'a self,
+        m: usize,
+        path: &[FieldId],
+        sel: &[u8],
+        mut out: Option<&mut Lanes<'a>>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        let Some((&f, prefix)) = path.split_last() else {
+            return;
+        };
+        // The column is taken out while the prefix is read (which may add
+        // memos), and put back.
+        let spare = bx.pool.take();
+        let mut col = std::mem::replace(&mut bx.pool.memo[m].col, spare);
+        if prefix.is_empty() && sel.len() == bx.n {
+            // Every lane, in order.
+            let n = bx.n;
+            bx.data.fields(&bx.objs[..n], f, &mut col[..n]);
+            if let Some(out) = out {
+                out[..n].copy_from_slice(&col[..n]);
+            }
+        } else {
+            let mut objs = bx.pool.objs(bx.objs[0].kind);
+            let mut at = bx.pool.sel();
+            let p = match prefix.is_empty() {
+                true => None,
+                false => self.memo_path(prefix, sel, None, bx),
+            };
+            for &l in sel {
+                let li = lane(l);
+                let source = match p {
+                    None => Value::Obj(bx.objs[li]),
+                    Some(p) => bx.pool.memo[p].col[li],
+                };
+                let v = match source {
+                    Value::Obj(x) => {
+                        objs[at.len & (LANES - 1)] = x;
+                        at.push(l);
+                        continue;
+                    }
+                    m @ Value::Missing(_) => m,
+                    _ => Value::Missing(None),
+                };
+                col[li] = v;
+                if let Some(out) = out.as_deref_mut() {
+                    out[li] = v;
+                }
+            }
+            let k = at.get().len();
+            let mut vals = bx.pool.take();
+            bx.data.fields(&objs[..k], f, &mut vals[..k]);
+            for (&l, v) in at.get().iter().zip(vals.iter()) {
+                col[lane(l)] = *v;
+                if let Some(out) = out.as_deref_mut() {
+                    out[lane(l)] = *v;
+                }
+            }
+            bx.pool.give(vals);
+            bx.pool.give_sel(at);
+            bx.pool.give_objs(objs);
+        }
+        let memo = &mut bx.pool.memo[m];
+        let spare = std::mem::replace(&mut memo.col, col);
+        memo.set_valid_all(sel, bx.n);
+        bx.pool.give(spare);
+    }
+
+    /// `obj.f` read for the lanes `sel`: the lanes that have an object are
+    /// read in one [`Data::fields`] call.
+    fn read_field<'a, D: Data>(
+        &'a self,
+        o: NodeId,
+        f: FieldId,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        let this = matches!(self.node(o), Node::This);
+        if this && sel.len() == bx.n {
+            // Every lane, in order: straight into `out`.
+            let n = bx.n;
+            bx.data.fields(&bx.objs[..n], f, &mut out[..n]);
+            return;
+        }
+        if !this {
+            self.bev(o, sel, out, bx);
+        }
+        let mut objs = bx.pool.objs(bx.objs[0].kind);
+        let mut at = bx.pool.sel();
+        for &l in sel {
+            let li = lane(l);
+            match if this {
+                Value::Obj(bx.objs[li])
+            } else {
+                out[li]
+            } {
+                Value::Obj(x) => {
+                    objs[at.len & (LANES - 1)] = x;
+                    at.push(l);
+                }
+                m @ Value::Missing(_) => out[li] = m,
+                _ => out[li] = Value::Missing(None),
+            }
+        }
+        let k = at.get().len();
+        if k == bx.n {
+            // Every lane has an object (so `sel` is every lane, in order).
+            bx.data.fields(&objs[..k], f, &mut out[..k]);
+        } else {
+            let mut vals = bx.pool.take();
+            bx.data.fields(&objs[..k], f, &mut vals[..k]);
+            for (&l, v) in at.get().iter().zip(vals.iter()) {
+                out[lane(l)] = *v;
+            }
+            bx.pool.give(vals);
+        }
+        bx.pool.give_sel(at);
+        bx.pool.give_objs(objs);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn bev_arith<'a, D: Data>(
+        &'a self,
+        n: NodeId,
+        op: Arith,
+        a: NodeId,
+        b: NodeId,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        self.bev(a, sel, out, bx);
+        let mut y = bx.pool.take();
+        self.bev(b, sel, &mut y, bx);
+        // Two numbers whose result fits: in place; anything else (years,
+        // missing values, failures) as the scalar walk.
+        macro_rules! each {
+            ($f:ident) => {
+                for &l in sel {
+                    let l = lane(l);
+                    out[l] = match (out[l], y[l]) {
+                        (Value::Num(p), Value::Num(q)) => match p.$f(q) {
+                            Ok(r) => Value::Num(r),
+                            Err(_) => self.arith_lane(op, out[l], y[l], n, l, bx),
+                        },
+                        (p, q) => self.arith_lane(op, p, q, n, l, bx),
+                    };
+                }
+            };
+        }
+        match op {
+            Arith::Add => each!(checked_add),
+            Arith::Sub => each!(checked_sub),
+            Arith::Mul => each!(checked_mul),
+            Arith::Div => each!(checked_div),
+        }
+        bx.pool.give(y);
+    }
+
+    #[inline(never)]
+    fn bev_cmp<'a, D: Data>(
+        &'a self,
+        op: Cmp,
+        a: NodeId,
+        b: NodeId,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        self.bev(a, sel, out, bx);
+        if let Node::Const(c) = self.node(b) {
+            // Against a constant (`x >= 90%`, `d == increase`): its type is
+            // known once; the general comparison only for lanes of another
+            // type (missing ones).
+            let y = c.as_value();
+            match y {
+                Value::Num(k) => {
+                    for &l in sel {
+                        let l = lane(l);
+                        out[l] = match out[l] {
+                            Value::Num(x) => Value::Bool(cmp_num(op, x, k)),
+                            x => self.compare(op, x, y),
+                        };
+                    }
+                }
+                Value::Enum(e, k) if matches!(op, Cmp::Eq | Cmp::Ne) => {
+                    let eq = op == Cmp::Eq;
+                    for &l in sel {
+                        let l = lane(l);
+                        out[l] = match out[l] {
+                            Value::Enum(f, x) => Value::Bool((f == e && x == k) == eq),
+                            x => self.compare(op, x, y),
+                        };
+                    }
+                }
+                _ => {
+                    for &l in sel {
+                        let l = lane(l);
+                        out[l] = self.compare(op, out[l], y);
+                    }
+                }
+            }
+        } else {
+            let mut y = bx.pool.take();
+            self.bev(b, sel, &mut y, bx);
+            for &l in sel {
+                let l = lane(l);
+                out[l] = self.compare(op, out[l], y[l]);
+            }
+            bx.pool.give(y);
+        }
+    }
+
+    /// `a and b` (`decides` false) or `a or b` (`decides` true): `b` is
+    /// evaluated only where `a` did not decide.
+    #[inline(never)]
+    fn bev_logic<'a, D: Data>(
+        &'a self,
+        decides: bool,
+        a: NodeId,
+        b: NodeId,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        self.bev(a, sel, out, bx);
+        let mut rest = bx.pool.sel();
+        for &l in sel {
+            rest.push_if(l, !matches!(out[lane(l)], Value::Bool(x) if x == decides));
+        }
+        if rest.len > 0 {
+            let mut y = bx.pool.take();
+            self.bev(b, rest.get(), &mut y, bx);
+            for &l in rest.get() {
+                let l = lane(l);
+                out[l] = match (out[l], y[l]) {
+                    (_, Value::Bool(x)) if x == decides => Value::Bool(decides),
+                    (Value::Bool(x), Value::Bool(y)) if x == y => Value::Bool(x),
+                    (x, y) => first_missing(x, y),
+                };
+            }
+            bx.pool.give(y);
+        }
+        bx.pool.give_sel(rest);
+    }
+
+    #[inline(never)]
+    fn bev_if<'a, D: Data>(
+        &'a self,
+        c: NodeId,
+        t: NodeId,
+        e: NodeId,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        self.bev(c, sel, out, bx);
+        let (mut then, mut other) = (bx.pool.sel(), bx.pool.sel());
+        for &l in sel {
+            let c = &mut out[lane(l)];
+            then.push_if(l, matches!(c, Value::Bool(true)));
+            other.push_if(l, matches!(c, Value::Bool(false)));
+            // A missing condition is the value; anything else (a data
+            // source of the wrong type) is missing.
+            if !matches!(c, Value::Bool(_) | Value::Missing(_)) {
+                *c = Value::Missing(None);
+            }
+        }
+        if then.len > 0 {
+            self.bev(t, then.get(), out, bx);
+        }
+        if other.len > 0 {
+            self.bev(e, other.get(), out, bx);
+        }
+        bx.pool.give_sel(then);
+        bx.pool.give_sel(other);
+    }
+
+    #[inline(never)]
+    fn bev_coalesce<'a, D: Data>(
+        &'a self,
+        a: NodeId,
+        d: NodeId,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        self.bev(a, sel, out, bx);
+        let mut rest = bx.pool.sel();
+        for &l in sel {
+            rest.push_if(l, out[lane(l)].is_missing());
+        }
+        if rest.len > 0 {
+            self.bev(d, rest.get(), out, bx);
+        }
+        bx.pool.give_sel(rest);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn bev_call<'a, D: Data>(
+        &'a self,
+        n: NodeId,
+        f: Builtin,
+        args: &[NodeId],
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        // Every argument is evaluated, as the scalar walk does; built-ins
+        // read the first two.
+        let mut b = bx.pool.take();
+        let mut c = bx.pool.take();
+        for (i, a) in args.iter().enumerate() {
+            match i {
+                0 => self.bev(*a, sel, out, bx),
+                1 => self.bev(*a, sel, &mut b, bx),
+                _ => self.bev(*a, sel, &mut c, bx),
+            }
+        }
+        for &l in sel {
+            let l = lane(l);
+            let x = if args.is_empty() {
+                Value::Missing(None)
+            } else {
+                out[l]
+            };
+            let y = if args.len() > 1 {
+                b[l]
+            } else {
+                Value::Missing(None)
+            };
+            out[l] = match apply_builtin(f, x, y, n, bx.data, bx.year) {
+                Ok(v) => v,
+                Err(fault) => bx.fail(l, fault),
+            };
+        }
+        bx.pool.give(c);
+        bx.pool.give(b);
+    }
+
+    #[inline(never)]
+    fn bev_latest<'a, D: Data>(
+        &'a self,
+        fields: SeriesFields,
+        obj: NodeId,
+        year: bool,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        let this = matches!(self.node(obj), Node::This);
+        if this {
+            // `latest(this)`: from the batch's memo.
+            let m = bx.pool.memo(latest_key(fields, year));
+            let memo = &mut bx.pool.memo[m];
+            for &l in sel {
+                let l = lane(l);
+                if !memo.is_valid(l) {
+                    memo.col[l] = match bx.data.latest(bx.objs[l], fields, bx.year) {
+                        Ok((y, _)) if year => Value::Year(y),
+                        Ok((_, v)) => v,
+                        Err(reason) => Value::Missing(reason),
+                    };
+                    memo.set_valid(l);
+                }
+                out[l] = memo.col[l];
+            }
+            return;
+        }
+        self.bev(obj, sel, out, bx);
+        for &l in sel {
+            let l = lane(l);
+            let o = out[l];
+            out[l] = match o {
+                Value::Obj(o) => match bx.data.latest(o, fields, bx.year) {
+                    Ok((y, _)) if year => Value::Year(y),
+                    Ok((_, v)) => v,
+                    Err(reason) => Value::Missing(reason),
+                },
+                m @ Value::Missing(_) => m,
+                _ => Value::Missing(None),
+            };
+        }
+    }
+
+    /// `x op y` on one lane as the scalar walk computes it.
+    #[inline(never)]
+    fn arith_lane<'a, D: Data>(
+        &'a self,
+        op: Arith,
+        x: Value<'a>,
+        y: Value<'a>,
+        n: NodeId,
+        l: usize,
+        bx: &mut Bx<'a, '_, D>,
+    ) -> Value<'a> {
+        match self.arith(op, x, y, n) {
+            Ok(v) => v,
+            Err(f) => bx.fail(l, f),
         }
     }
 
