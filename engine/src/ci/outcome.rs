@@ -8,6 +8,7 @@
 //! [`Outcome::human_diagnostics`]) read an [`Outcome`]; none of them
 //! decides anything.
 
+use rayon::prelude::*;
 use std::collections::HashSet;
 
 use hyoka_dsl::{Program, RuntimeError};
@@ -159,9 +160,11 @@ impl<'a> Outcome<'a> {
         waivers: &Waivers,
     ) -> Outcome<'a> {
         let today = settings.today;
-        let mut used = vec![false; waivers.list.len()];
-        let reported = findings
-            .iter()
+        // Fingerprints and waiver matches per finding in parallel (a
+        // national corpus has millions of findings); which waivers were
+        // used is gathered afterwards, in order.
+        let matched: Vec<(Reported, Vec<usize>)> = findings
+            .par_iter()
             .map(|f| {
                 let fingerprint = f.fingerprint(corpus);
                 let matching: Vec<usize> = waivers
@@ -171,22 +174,30 @@ impl<'a> Outcome<'a> {
                     .filter(|(_, w)| w.matches(f, &fingerprint, corpus))
                     .map(|(i, _)| i)
                     .collect();
-                for &i in &matching {
-                    used[i] = true;
-                }
                 let active = matching.iter().find(|&&i| !waivers.list[i].expired(today));
                 let (status, waiver) = match (active, matching.first()) {
                     (Some(&i), _) => (Status::Waived, Some(i)),
                     (None, Some(&i)) => (Status::Expired, Some(i)),
                     (None, None) => (Status::Open, None),
                 };
-                Reported {
+                let reported = Reported {
                     finding: f.clone(),
                     fingerprint,
                     status,
                     waiver,
                     hidden: None,
+                };
+                (reported, matching)
+            })
+            .collect();
+        let mut used = vec![false; waivers.list.len()];
+        let reported: Vec<Reported> = matched
+            .into_iter()
+            .map(|(r, matching)| {
+                for i in matching {
+                    used[i] = true;
                 }
+                r
             })
             .collect();
         let mut diagnostics: Vec<PlanDiagnostic> = load_diagnostics.to_vec();
