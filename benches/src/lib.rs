@@ -10,6 +10,5 @@
 //! member).
 
 pub mod corpus;
-pub mod eval;
 pub mod measure;
 pub mod plain;

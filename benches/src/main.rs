@@ -6,7 +6,6 @@
 //! - `scale` loading 1,000 and 10,000 plan files: time per MB;
 //! - `check` end-to-end `hyoka check` (the release binary, as a child) on
 //!   1, 10, 100 … 1,741 municipalities: wall time and peak RSS vs size;
-//! - `eval`  the evaluation benchmarks: not wired yet (see `eval.rs`).
 //!
 //! Every figure is printed next to the baseline measured in the same run,
 //! as a ratio. This file parses arguments, runs and prints; measuring is in
@@ -23,7 +22,7 @@ use rayon::prelude::*;
 
 use hyoka_bench::corpus::{self, Corpus, DEFAULT_ROOT};
 use hyoka_bench::measure::{self, best, median, pool, thousands, time_on, time_on_cpu, Timed};
-use hyoka_bench::{eval, plain};
+use hyoka_bench::plain;
 use hyoka_engine::generate::{CorpusSpec, MUNICIPALITIES_OF_JAPAN};
 
 #[derive(Parser, Debug)]
@@ -121,13 +120,6 @@ enum Cmd {
         times: usize,
         #[arg(long, default_value_t = 1)]
         threads: usize,
-    },
-    /// The evaluation benchmarks (hyoka vs hand-written Rust vs zen-engine).
-    Eval {
-        #[command(flatten)]
-        spec: SpecArgs,
-        #[command(flatten)]
-        common: CommonArgs,
     },
 }
 
@@ -256,7 +248,6 @@ fn main() -> ExitCode {
             times,
             threads,
         } => cmd_profile(&spec.spec(), &common, &loader, times, threads),
-        Cmd::Eval { spec, common } => cmd_eval(&spec.spec(), &common),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -713,21 +704,6 @@ fn cmd_profile(
             cpu.as_secs_f64() * 1e3,
             c.megabytes() / t.as_secs_f64()
         );
-    }
-    Ok(())
-}
-
-fn cmd_eval(spec: &CorpusSpec, common: &CommonArgs) -> Result<()> {
-    let c = corpus::ensure(&common.root, spec, common.regen)?;
-    println!("corpus: {}", c.describe());
-    let loaded = hyoka_engine::load(std::slice::from_ref(&c.dir));
-    match eval::evaluation_benchmarks(&loaded.corpus, &[1, 2]) {
-        None => println!("evaluation not wired yet"),
-        Some(reports) => {
-            for r in reports {
-                println!("{r:?}");
-            }
-        }
     }
     Ok(())
 }

@@ -8,6 +8,11 @@
 //! than 16 values. The same walk, instantiated with a recording tracer,
 //! gives the step-by-step trace that `hyoka explain` shows.
 //!
+//! [`Program::eval_derives_batch`] and [`Program::screen_rules`] (module
+//! `batch`) evaluate the same nodes for many entities at once, with the
+//! same operations; the engine computes derives and screens rules with
+//! them, and uses this walk for single entities, messages and traces.
+//!
 //! Missing values follow docs/rule-language.md ("Missing values"): they
 //! propagate through arithmetic, comparisons and field access (keeping the
 //! plan's reason), `and` / `or` are three-valued, and a rule whose `when` is

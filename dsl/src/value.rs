@@ -105,6 +105,10 @@ pub enum Value<'a> {
 /// that has no value answers [`Value::Missing`] (with the plan's reason when
 /// there is one); a field of the wrong type is a bug of the caller, and the
 /// evaluator treats it as missing rather than panicking.
+///
+/// Answers must not change during an evaluation: the batch evaluator reads
+/// `this.a.b` or `latest(this)` of an entity once and reuses the value for
+/// every derive and rule that reads it again.
 pub trait Data: Sync {
     /// The value of field `field` of `obj` (`field` belongs to `obj.kind`).
     fn field(&self, obj: Obj, field: FieldId) -> Value<'_>;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use hyoka_dsl::schema::testing::{plan_model, PlanModel};
 use hyoka_dsl::{
     compile, Ctx, Data, DeriveId, FieldId, KindId, ListRef, Number, Obj, Overrides, OwnedValue,
-    PackSource, Program, Value,
+    PackSource, Program, RuleId, Scope, Value,
 };
 
 /// An in-memory plan: objects are maps from field to value; lists live in
@@ -268,21 +268,41 @@ derive c_measure for indicator: number =
 
 derive c_in for indicator: bool = indicator in indicator.plan.indicators
 
+rule c_fails for indicator where indicator.direction == increase or indicator.c_logic {
+    severity warning
+    when indicator.c_div > 1 or latest(indicator) / (indicator.target.value - 100) < 0
+    message "{indicator.name}: {indicator.c_div}"
+}
+
+rule c_filter_fails for indicator where latest(indicator) / (indicator.target.value - 100) > 1 {
+    severity info
+    when indicator.rate is missing
+    message "{indicator.name}"
+}
+
 "#;
 
 fn program() -> (PlanModel, Program) {
     let m = plan_model();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules");
-    let read = |p: &str| std::fs::read_to_string(format!("{root}/{p}")).unwrap();
-    let rates = PackSource::new("rates", vec![("rates.hyk".into(), read("rates/rates.hyk"))]);
-    let mut grades = PackSource::new(
-        "grades",
-        vec![("grades.hyk".into(), read("grades/grades.hyk"))],
-    );
-    grades.extends = vec!["rates".into()];
+    let read = |p: &str| std::fs::read_to_string(format!("{root}/{p}/{p}.hyk")).unwrap();
+    let mut packs = Vec::new();
+    // The standard packs, and the coverage derives and rules.
+    for (name, extends) in [
+        ("rates", &[][..]),
+        ("grades", &["rates"][..]),
+        ("review", &["rates", "grades"][..]),
+        ("consistency", &["rates"][..]),
+        ("quality", &["rates"][..]),
+    ] {
+        let mut p = PackSource::new(name, vec![(format!("{name}.hyk"), read(name))]);
+        p.extends = extends.iter().map(|e| e.to_string()).collect();
+        packs.push(p);
+    }
     let mut coverage = PackSource::new("c", vec![("c.hyk".into(), COVERAGE.into())]);
     coverage.extends = vec!["rates".into(), "grades".into()];
-    match compile(&[rates, grades, coverage], &m.schema, &Overrides::default()) {
+    packs.push(coverage);
+    match compile(&packs, &m.schema, &Overrides::default()) {
         Ok(p) => (m, p),
         Err(e) => {
             for e in e {
@@ -399,6 +419,64 @@ fn batches_agree_with_the_scalar_walk() {
             got.sort();
             assert_eq!(got, errors, "{way}, seed {seed}: errors");
         }
+    }
+}
+
+#[test]
+fn screens_keep_every_rule_that_fires_or_fails() {
+    let (m, p) = program();
+    let each: Vec<(RuleId, KindId)> = p
+        .rules()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r.scope {
+            Scope::Each(k) => Some((RuleId(i as u32), k)),
+            Scope::Group(_) => None,
+        })
+        .collect();
+    assert!(each.len() > 20);
+    for (seed, n, year) in [(5, 600, 2022), (13, 300, 2020)] {
+        let ctx = Ctx { year };
+        let mut plan = Plan::random(&m, seed, n);
+        for (i, d) in p.derives().iter().enumerate() {
+            let id = DeriveId(i as u32);
+            let column: Vec<(Obj, OwnedValue)> = plan
+                .objs(d.kind)
+                .into_iter()
+                .map(|obj| {
+                    let v = p.eval_derive(id, obj, &plan, &ctx);
+                    (
+                        obj,
+                        v.map_or(OwnedValue::Missing(None), |v| v.to_owned_value()),
+                    )
+                })
+                .collect();
+            plan.derived
+                .extend(column.into_iter().map(|(o, v)| ((id, o), v)));
+        }
+        let mut outcomes = [0usize; 3];
+        let kinds: std::collections::BTreeSet<KindId> = each.iter().map(|e| e.1).collect();
+        for kind in kinds {
+            let rules: Vec<RuleId> = each.iter().filter(|e| e.1 == kind).map(|e| e.0).collect();
+            let objs = plan.objs(kind);
+            let mut screened = vec![false; objs.len() * rules.len()];
+            p.screen_rules(&rules, &objs, &plan, &ctx, &mut screened);
+            for (i, obj) in objs.iter().enumerate() {
+                for (k, r) in rules.iter().enumerate() {
+                    let result = p.eval_rule(*r, *obj, &plan, &ctx);
+                    let keep = !matches!(result, Ok(None));
+                    outcomes[match result {
+                        Ok(None) => 0,
+                        Ok(Some(_)) => 1,
+                        Err(_) => 2,
+                    }] += 1;
+                    let id = p.rules()[r.0 as usize].qualified_id();
+                    assert_eq!(screened[i * rules.len() + k], keep, "{id} on {obj:?}");
+                }
+            }
+        }
+        // The data makes rules fire, fail and stay quiet.
+        assert!(outcomes.iter().all(|n| *n > 0), "{outcomes:?}");
     }
 }
 

@@ -213,6 +213,28 @@ fn deep_inlining_is_refused() {
         .any(|e| e.to_string() == "`d` expands to too large a program"));
 }
 
+/// A 100,000-line rule file parses, checks and compiles without a stack
+/// overflow, every one of its rules kept.
+#[test]
+fn a_hundred_thousand_line_file_checks() {
+    let model = plan_model();
+    let mut text = String::from(
+        "derive rate for indicator: number = latest(indicator) / indicator.target.value\n",
+    );
+    let rules = 100_000 / 7 + 1;
+    for n in 0..rules {
+        text.push_str(&format!(
+            "/// Rule {n}.\nrule r{n} for indicator {{\n    severity warning\n    when indicator.rate < {}% and not indicator.monitoring\n    message \"{{indicator.name}}: {{indicator.rate}}\"\n}}\n\n",
+            n % 100
+        ));
+    }
+    assert!(text.lines().count() >= 100_000);
+    let pack = PackSource::new("big", vec![("big.hyk".into(), text)]);
+    let program = compile(&[pack], &model.schema, &Overrides::default())
+        .unwrap_or_else(|e| panic!("compiles: {:?}", e.first()));
+    assert_eq!(program.rules().len(), rules);
+}
+
 fn pack(name: &str, extends: &[&str], text: &str) -> PackSource {
     let mut p = PackSource::new(name, vec![(format!("{name}.hyk"), text.to_string())]);
     p.extends = extends.iter().map(|e| e.to_string()).collect();

@@ -526,8 +526,7 @@ fn oversized_input_is_refused() {
     assert_eq!(errors[0].code_str(), "hyoka::syntax::too_large");
 }
 
-/// A 100,000-line file of small rules parses, with no stack overflow, in a
-/// few seconds even in a debug build.
+/// A 100,000-line file of small rules parses with no stack overflow.
 #[test]
 fn a_hundred_thousand_lines() {
     // Seven lines per rule.
@@ -542,14 +541,14 @@ fn a_hundred_thousand_lines() {
     assert!(text.lines().count() >= 100_000);
     let started = Instant::now();
     let file = parse_ok(&text);
-    let elapsed = started.elapsed();
     assert_eq!(file.items.len(), rules);
+    // Printed for whoever runs the test; speed itself is a benchmark's job.
     eprintln!(
-        "{} lines, {} rules parsed in {elapsed:?}",
+        "{} lines, {} rules parsed in {:?}",
         text.lines().count(),
-        rules
+        rules,
+        started.elapsed()
     );
-    assert!(elapsed.as_secs() < 60, "parsing took {elapsed:?}");
 }
 
 /// Every prefix of every fixture (the shapes a file has while being typed)

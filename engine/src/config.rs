@@ -79,16 +79,20 @@ pub fn param_text(v: &toml::Value) -> String {
 }
 
 fn config_error(path: &Path, message: String, help: &str) -> Box<PlanDiagnostic> {
-    Box::new(PlanDiagnostic::new(
-        "hyoka::config",
-        Severity::Error,
-        format!("{}: {message}", path.display()),
+    Box::new(
+        PlanDiagnostic::new(
+            "hyoka::config",
+            Severity::Error,
+            format!("{}: {message}", path.display()),
+        )
+        .help(help.to_string()),
     )
-    .help(help.to_string()))
 }
 
 /// Reads a TOML file into `T`, with errors pointing into the file.
-fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<(T, SourceFile), Box<PlanDiagnostic>> {
+fn read_toml<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+) -> Result<(T, SourceFile), Box<PlanDiagnostic>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         config_error(
             path,

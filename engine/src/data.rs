@@ -9,6 +9,7 @@
 //! anything; [`crate::eval`] drives the program.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use hyoka_dsl::number::Number;
 use hyoka_dsl::schema::FieldId;
@@ -73,7 +74,7 @@ pub struct CorpusData<'c> {
     /// Indicators of each plan that hang from the plan itself.
     overall: Vec<Vec<IndicatorIdx>>,
     /// The shared key of indicators linked by `same_as`, by indicator.
-    link_keys: HashMap<IndicatorIdx, String>,
+    link_keys: OnceLock<HashMap<IndicatorIdx, String>>,
     /// Derived values computed so far: a table per group of derives
     /// computed together.
     derived: Vec<DerivedTable>,
@@ -116,7 +117,9 @@ impl<'c> CorpusData<'c> {
             schema,
             levels,
             overall,
-            link_keys: link_keys(corpus),
+            // Built when a rule first reads `indicator.link` (most
+            // evaluations never do; it is serial).
+            link_keys: OnceLock::new(),
             derived: Vec::new(),
             derived_at: Vec::new(),
         }
@@ -489,7 +492,11 @@ impl CorpusData<'_> {
                 .part
                 .as_ref()
                 .map_or(missing, |p| text(&p.label)),
-            F::IndLink => self.link_keys.get(&obj.index).map_or(missing, |s| text(s)),
+            F::IndLink => self
+                .link_keys
+                .get_or_init(|| link_keys(c))
+                .get(&obj.index)
+                .map_or(missing, |s| text(s)),
             F::IndLinks => self.list(List::IndLinks, obj.index, c.indicators[i].links.len()),
             F::IndTargetDiffers => c.indicators[i]
                 .links

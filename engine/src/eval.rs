@@ -21,8 +21,8 @@ use crate::finding::{EntityRef, Finding};
 use crate::model::{Corpus, Span};
 use crate::schema::PlanSchema;
 
-/// Entities whose derives are evaluated together (one batch call of the
-/// program, one unit of parallel work).
+/// Entities whose derives are evaluated (or whose rules are screened)
+/// together: one batch call of the program, one unit of parallel work.
 const DERIVE_CHUNK: usize = 1024;
 
 /// A rule or derive that could not be evaluated on one entity.
@@ -74,7 +74,11 @@ pub fn evaluate<'c>(
     for group in program.derive_groups() {
         let count = group.len as usize;
         let objs = data.entities(group.kind);
-        let mut values = vec![OwnedValue::Missing(None); objs.len() * count];
+        let mut values = Vec::with_capacity(objs.len() * count);
+        values.par_extend(rayon::iter::repeat_n(
+            OwnedValue::Missing(None),
+            objs.len() * count,
+        ));
         let errors: Vec<Vec<RuntimeError>> = values
             .par_chunks_mut(DERIVE_CHUNK * count)
             .zip(objs.par_chunks(DERIVE_CHUNK))
@@ -120,18 +124,31 @@ pub fn evaluate<'c>(
     let mut findings = Vec::new();
     for (kind, rules) in kinds {
         let objs = data.entities(kind);
+        // Each chunk: the rules' conditions screened on all its entities
+        // together, then each rule that may fire (or fail) evaluated on its
+        // entity for the firing and message (or the error).
         let results: Vec<(Vec<Finding>, Vec<RuleFailure>)> = objs
-            .par_iter()
-            .map(|&obj| {
+            .par_chunks(DERIVE_CHUNK)
+            .map(|objs| {
+                let mut candidates = vec![false; objs.len() * rules.len()];
+                program.screen_rules(&rules, objs, &data, &ctx, &mut candidates);
                 let mut found = Vec::new();
                 let mut failed = Vec::new();
-                for &r in &rules {
-                    match program.eval_rule(r, obj, &data, &ctx) {
-                        Ok(Some(firing)) => {
-                            found.push(finding(program, r, &data, obj, &[], None, firing.message))
+                for (&obj, candidates) in objs.iter().zip(candidates.chunks(rules.len())) {
+                    for (&r, _) in rules.iter().zip(candidates).filter(|(_, c)| **c) {
+                        match program.eval_rule(r, obj, &data, &ctx) {
+                            Ok(Some(firing)) => found.push(finding(
+                                program,
+                                r,
+                                &data,
+                                obj,
+                                &[],
+                                None,
+                                firing.message,
+                            )),
+                            Ok(None) => {}
+                            Err(error) => failed.push(RuleFailure { error }),
                         }
-                        Ok(None) => {}
-                        Err(error) => failed.push(RuleFailure { error }),
                     }
                 }
                 (found, failed)

@@ -1,14 +1,16 @@
 //! [`evaluate`] computes derives a group at a time, many entities per call
-//! of the batch evaluator, in parallel. This checks every derived value and
-//! every failure against the plain algorithm (one derive at a time, one
-//! [`Program::eval_derive`] per entity) on the bundled plans and on a
-//! generated corpus, with every standard pack and a pack whose derives fail
-//! on some entities and are declared for every level of node.
+//! of the batch evaluator, and screens per-entity rules the same way before
+//! evaluating them, in parallel. This checks every derived value, every
+//! finding of a per-entity rule and every failure against the plain
+//! algorithm (one derive at a time, one [`Program::eval_derive`] per entity;
+//! every rule on every entity) on the bundled plans and on a generated
+//! corpus, with every standard pack and a pack whose derives and rules fail
+//! on some entities and whose derives are declared for every level of node.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hyoka_dsl::{Data, DeriveId, FieldId, ListRef, Obj, OwnedValue, Program, Value};
+use hyoka_dsl::{Data, DeriveId, FieldId, ListRef, Obj, OwnedValue, Program, RuleId, Scope, Value};
 use hyoka_engine::config::{self, PackFiles, ProjectConfig, DEFAULT_PACKS};
 use hyoka_engine::data::CorpusData;
 use hyoka_engine::eval::{evaluate, latest_actual_year};
@@ -33,6 +35,16 @@ derive size for policy: number = count(p in policy.indicators) + 1
 derive size for measure: number = count(p in measure.indicators) + 2
 derive doubled for policy: number = policy.size * 2
 derive reason for indicator: string = reason(latest(indicator)) ?? "—"
+
+/// Fails on cumulative indicators with a target value, fires on some others.
+rule fails for indicator where not indicator.monitoring {
+    severity warning
+    when (if indicator.cumulative
+            then (latest(indicator) ?? 1) / (indicator.target.value - indicator.target.value)
+            else 0) > 1
+        or indicator.rate >= 100%
+    message "{indicator.name}: {indicator.rate}"
+}
 "#;
 
 fn program(schema: &PlanSchema) -> Program {
@@ -72,13 +84,14 @@ impl Data for Plain<'_, '_> {
     }
 }
 
-/// Every derive, one at a time, by entity index; and the failures.
+/// Every derive, one at a time, by entity index; every per-entity rule on
+/// every entity, as `rule / entity / message`; and the failures.
 fn one_at_a_time(
     corpus: &Corpus,
     schema: &PlanSchema,
     program: &Program,
     year: i32,
-) -> (Vec<Vec<OwnedValue>>, Vec<String>) {
+) -> (Vec<Vec<OwnedValue>>, Vec<String>, Vec<String>) {
     let ctx = hyoka_dsl::Ctx { year };
     let mut data = CorpusData::new(corpus, schema);
     let mut columns = Vec::new();
@@ -95,16 +108,37 @@ fn one_at_a_time(
         data.push_derived(column.clone());
         columns.push(column);
     }
+    let plain = Plain(&data);
+    let mut findings = Vec::new();
+    for (i, rule) in program.rules().iter().enumerate() {
+        let Scope::Each(kind) = rule.scope else {
+            continue;
+        };
+        for obj in data.entities(kind) {
+            match program.eval_rule(RuleId(i as u32), obj, &plain, &ctx) {
+                Ok(Some(f)) => findings.push(format!(
+                    "{} / {} / {}",
+                    rule.qualified_id(),
+                    data.describe(obj),
+                    f.message
+                )),
+                Ok(None) => {}
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+    }
     failures.sort();
-    (columns, failures)
+    findings.sort();
+    (columns, findings, failures)
 }
 
 fn check(corpus: &Corpus, what: &str) {
     let schema = PlanSchema::new();
     let program = program(&schema);
     let latest = latest_actual_year(corpus).unwrap();
+    let mut fired = false;
     for year in [latest, latest - 2] {
-        let (columns, failures) = one_at_a_time(corpus, &schema, &program, year);
+        let (columns, findings, failures) = one_at_a_time(corpus, &schema, &program, year);
         let e = evaluate(corpus, &schema, &program, year);
         for (d, column) in columns.iter().enumerate() {
             let name = &program.derives()[d].name;
@@ -117,15 +151,43 @@ fn check(corpus: &Corpus, what: &str) {
                 .derived_value(DeriveId(d as u32), column.len() as u32);
             assert_eq!(beyond, None, "{what}: {name} past the last entity");
         }
-        let got: Vec<String> = e.failures.iter().map(|f| f.error.to_string()).collect();
-        let mut sorted = got.clone();
-        sorted.sort();
-        assert_eq!(sorted, failures, "{what} {year}: failures");
+        // Group rules are not part of the reference.
+        let group_rules: Vec<String> = program
+            .rules()
+            .iter()
+            .filter(|r| matches!(r.scope, Scope::Group(_)))
+            .map(|r| r.qualified_id())
+            .collect();
+        let each = |rule: &str| !group_rules.iter().any(|g| g == rule);
+        let mut got: Vec<String> = e
+            .findings
+            .iter()
+            .filter(|f| each(&f.rule))
+            .map(|f| format!("{} / {} / {}", f.rule, f.entity_name, f.message))
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), findings.len(), "{what} {year}: findings");
+        assert_eq!(got, findings, "{what} {year}: findings");
+        fired |= findings.iter().any(|f| f.starts_with("extra.fails"));
+        let mut got: Vec<String> = e
+            .failures
+            .iter()
+            .filter(|f| {
+                !group_rules
+                    .iter()
+                    .any(|g| f.error.subject == format!("rule `{g}`"))
+            })
+            .map(|f| f.error.to_string())
+            .collect();
+        got.sort();
+        assert_eq!(got, failures, "{what} {year}: failures");
+        assert!(failures.iter().any(|f| f.contains("extra.fails")));
         assert!(
             failures.iter().any(|f| f.contains("division by zero")),
             "{what}: the extra pack fails somewhere"
         );
     }
+    assert!(fired, "{what}: the extra rule fires somewhere");
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Batch evaluation of derives: [`Program::eval_derives_batch`].
+//! Batch evaluation: derives ([`Program::eval_derives_batch`]) and the
+//! screening of rules ([`Program::screen_rules`]).
 //!
 //! The scalar walk ([`Program::eval_derive`]) pays for every node of every
 //! entity: reading the node, dispatching on it, returning its value through
@@ -14,11 +15,18 @@
 //! Rare nodes (aggregates, `in`, group keys) are evaluated per lane by the
 //! scalar walk, with the lane's local slots and derived values.
 //!
+//! Reads of `this` that depend on nothing else (`this.a.b`, `latest(this)`)
+//! are memoised per batch, lane by lane ([`Memo`]): the derives of a group
+//! and the rules of a kind read the same few paths many times over (the
+//! functions of `rates` read `i.target.value` a dozen times), and [`Data`]
+//! answers do not change during an evaluation. A lane is read at most once
+//! per path, and only when it reaches a node that reads the path.
+//!
 //! **Invariant:** every handler writes `out[l]` for the selected lanes `l`
 //! only, so that the branches of an `if` can write into the same column.
 
 use super::{apply_builtin, arith_fault, first_missing, Cx, Fault, NoTrace};
-use crate::ir::{Arith, Builtin, Cmp, Node, NodeId, Program, SeriesFields};
+use crate::ir::{Arith, Builtin, Cmp, Node, NodeId, Program, Rule, RuleId, Scope, SeriesFields};
 use crate::number::Number;
 use crate::schema::FieldId;
 use crate::value::{Data, DeriveId, Obj, Value};
@@ -89,7 +97,10 @@ fn cmp_num(op: Cmp, x: Number, k: Number) -> bool {
     }
 }
 
-/// Buffers reused across the nodes and batches of one call.
+/// Buffers reused across the nodes and batches of one call. They are boxed
+/// so that taking one from the pool and giving it back moves a pointer, not
+/// the buffer, and so that no stack frame holds one.
+#[allow(clippy::vec_box)]
 struct Pool<'a> {
     cols: Vec<Box<Lanes<'a>>>,
     sels: Vec<Box<[u8; LANES]>>,
@@ -376,6 +387,110 @@ impl Program {
                     }
                 }
                 bx.ready = k + 1;
+                bx.pool.give(col);
+            }
+        }
+    }
+
+    /// Screens per-entity rules on many entities at once: `out[i * n + k]`
+    /// (`n = rules.len()`) is set to whether [`Program::eval_rule`] of
+    /// `rules[k]` on `objs[i]` may fire or fail: `false` only where it
+    /// returns `Ok(None)` (the rule's filter or `when` is not true, without
+    /// a failure). The caller then calls [`Program::eval_rule`] where it is
+    /// `true`, for the firing and its message, or the error. The filters
+    /// and conditions are evaluated as [`Program::eval_derives_batch`]
+    /// evaluates derives. A group rule is always `true`.
+    ///
+    /// # Panics
+    ///
+    /// When `out` does not hold `objs.len() * rules.len()` values.
+    pub fn screen_rules<'a, D: Data>(
+        &'a self,
+        rules: &[RuleId],
+        objs: &[Obj],
+        data: &'a D,
+        ctx: &Ctx,
+        out: &mut [bool],
+    ) {
+        let r = rules.len();
+        assert_eq!(
+            out.len(),
+            objs.len() * r,
+            "screen_rules: `out` must hold `objs.len() * rules.len()` values"
+        );
+        let Some(first) = objs.first() else {
+            return;
+        };
+        let defs: Vec<Option<&Rule>> = rules
+            .iter()
+            .map(|id| {
+                self.rules
+                    .get(id.0 as usize)
+                    .filter(|rule| matches!(rule.scope, Scope::Each(_)))
+            })
+            .collect();
+        let slots = defs
+            .iter()
+            .flatten()
+            .map(|d| d.slots as usize)
+            .max()
+            .unwrap_or(0);
+        let mut pool = Pool {
+            cols: Vec::new(),
+            sels: Vec::new(),
+            objs: Vec::new(),
+            memo: Vec::new(),
+        };
+        let mut locals: Vec<Box<Lanes<'a>>> = (0..slots).map(|_| pool.take()).collect();
+        let mut scalar_locals = vec![Value::Missing(None); slots];
+        for (objs, out) in objs.chunks(LANES).zip(out.chunks_mut(LANES * r)) {
+            let n = objs.len();
+            pool.clear_memo();
+            let mut lanes = [*first; LANES];
+            lanes[..n].copy_from_slice(objs);
+            let mut bx = Bx {
+                data,
+                year: ctx.year,
+                objs: lanes,
+                n,
+                locals: &mut locals,
+                scalar_locals: &mut scalar_locals,
+                pool: &mut pool,
+                group: &mut [],
+                count: 0,
+                group_first: u32::MAX,
+                ready: 0,
+                faults: [const { None }; LANES],
+                failed: false,
+            };
+            for (k, rule) in defs.iter().enumerate() {
+                let Some(rule) = rule else {
+                    for l in 0..n {
+                        out[l * r + k] = true;
+                    }
+                    continue;
+                };
+                let mut col = bx.pool.take();
+                let mut sel = bx.pool.sel();
+                for l in 0..n {
+                    sel.push(l as u8);
+                }
+                for (i, &node) in rule.filter.iter().chain([&rule.when]).enumerate() {
+                    let last = i > 0 || rule.filter.is_none();
+                    self.bev(node, sel.get(), &mut col, &mut bx);
+                    let mut pass = bx.pool.sel();
+                    for &l in sel.get() {
+                        let li = lane(l);
+                        let failed = bx.faults[li].take().is_some();
+                        let true_ = matches!(col[li], Value::Bool(true));
+                        // A failure is decided by `eval_rule` (its error).
+                        out[li * r + k] = failed || (last && true_);
+                        pass.push_if(l, !failed && true_);
+                    }
+                    bx.failed = false;
+                    bx.pool.give_sel(std::mem::replace(&mut sel, pass));
+                }
+                bx.pool.give_sel(sel);
                 bx.pool.give(col);
             }
         }
