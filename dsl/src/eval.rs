@@ -285,6 +285,24 @@ pub(crate) fn first_missing<'a>(a: Value<'a>, b: Value<'a>) -> Value<'a> {
 /// Equality of two non-missing values; `None` when they are not comparable
 /// (the checker rules that out; a data source of the wrong type may not).
 #[inline]
+/// `x in candidates`, three-valued: true on a match, missing when no
+/// candidate matches but some comparison was unknown, false otherwise.
+fn member_of<'a>(x: Value<'a>, candidates: impl Iterator<Item = Value<'a>>) -> Value<'a> {
+    let mut unknown = false;
+    for c in candidates {
+        match values_eq(x, c) {
+            Some(true) => return Value::Bool(true),
+            Some(false) => {}
+            None => unknown = true,
+        }
+    }
+    if unknown {
+        Value::Missing(None)
+    } else {
+        Value::Bool(false)
+    }
+}
+
 pub(crate) fn values_eq(a: Value<'_>, b: Value<'_>) -> Option<bool> {
     Some(match (a, b) {
         (Value::Num(x), Value::Num(y)) => x == y,
@@ -515,19 +533,7 @@ impl Program {
                 if x.is_missing() {
                     return x;
                 }
-                let mut unknown = false;
-                for item in items.iter() {
-                    match values_eq(x, self.arg(*item, cx)) {
-                        Some(true) => return Value::Bool(true),
-                        Some(false) => {}
-                        None => unknown = true,
-                    }
-                }
-                if unknown {
-                    Value::Missing(None)
-                } else {
-                    Value::Bool(false)
-                }
+                member_of(x, items.iter().map(|item| self.arg(*item, cx)))
             }
             Node::InCollection(x, coll) => {
                 let x = self.arg(*x, cx);
@@ -540,19 +546,7 @@ impl Program {
                     Value::Members(m) => m.len(),
                     other => return first_missing(other, Value::Missing(None)),
                 };
-                let mut unknown = false;
-                for i in 0..len {
-                    match values_eq(x, element(cx.data, coll, i)) {
-                        Some(true) => return Value::Bool(true),
-                        Some(false) => {}
-                        None => unknown = true,
-                    }
-                }
-                if unknown {
-                    Value::Missing(None)
-                } else {
-                    Value::Bool(false)
-                }
+                member_of(x, (0..len).map(|i| element(cx.data, coll, i)))
             }
             Node::Call(f, args) => self.call(*f, args, n, cx),
             Node::Agg {
