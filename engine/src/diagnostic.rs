@@ -29,6 +29,16 @@ impl Severity {
     }
 }
 
+impl From<hyoka_dsl::Severity> for Severity {
+    fn from(s: hyoka_dsl::Severity) -> Self {
+        match s {
+            hyoka_dsl::Severity::Error => Severity::Error,
+            hyoka_dsl::Severity::Warning => Severity::Warning,
+            hyoka_dsl::Severity::Info => Severity::Info,
+        }
+    }
+}
+
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -11,12 +11,10 @@
 
 use std::collections::HashMap;
 
-use hyoka_dsl::value::Data;
 use hyoka_dsl::{Ctx, Key, Obj, OwnedValue, Program, RuleId, RuntimeError, Scope, Value};
 use rayon::prelude::*;
 
 use crate::data::{describe, CorpusData};
-use crate::diagnostic::Severity;
 use crate::finding::{EntityRef, Finding};
 use crate::model::{Corpus, Span};
 use crate::schema::PlanSchema;
@@ -230,14 +228,6 @@ pub fn evaluate<'c>(
     }
 }
 
-fn severity(s: hyoka_dsl::Severity) -> Severity {
-    match s {
-        hyoka_dsl::Severity::Error => Severity::Error,
-        hyoka_dsl::Severity::Warning => Severity::Warning,
-        hyoka_dsl::Severity::Info => Severity::Info,
-    }
-}
-
 fn finding(
     program: &Program,
     r: RuleId,
@@ -260,7 +250,7 @@ fn finding(
     }
     Finding {
         rule: rule.qualified_id(),
-        severity: severity(rule.severity),
+        severity: rule.severity.into(),
         title: rule.title.clone(),
         message,
         help: rule.help.clone(),
@@ -271,9 +261,4 @@ fn finding(
         key,
         places,
     }
-}
-
-/// Used by callers that must ask the data adapter directly (explain).
-pub fn data_describe(data: &CorpusData<'_>, obj: Obj) -> String {
-    data.describe(obj)
 }

@@ -104,11 +104,7 @@ fn describe_code(code: &str) -> &'static str {
 }
 
 fn rule_descriptor(r: &hyoka_dsl::Rule) -> Value {
-    let severity = match r.severity {
-        hyoka_dsl::Severity::Error => Severity::Error,
-        hyoka_dsl::Severity::Warning => Severity::Warning,
-        hyoka_dsl::Severity::Info => Severity::Info,
-    };
+    let severity = Severity::from(r.severity);
     let id = r.qualified_id();
     let title = r.title.clone().unwrap_or_else(|| id.clone());
     let mut help = Vec::new();
