@@ -92,8 +92,14 @@ impl PlanDiagnostic {
 
     /// A label at a corpus span: in this diagnostic's file when it is the
     /// same, otherwise as a related note in the other file.
-    pub fn at(mut self, corpus: &Corpus, span: Span, text: impl Into<String>) -> Self {
-        let file = corpus.file_of(span);
+    pub fn at(self, corpus: &Corpus, span: Span, text: impl Into<String>) -> Self {
+        self.at_file(&corpus.files, span, text)
+    }
+
+    /// [`PlanDiagnostic::at`] for a span into `files` (the corpus's files,
+    /// before the corpus is built).
+    pub fn at_file(mut self, files: &[SourceFile], span: Span, text: impl Into<String>) -> Self {
+        let file = &files[span.file as usize];
         match &self.file {
             None => {
                 self = self.in_file(file).label(span.range(), text);

@@ -9,10 +9,17 @@
 //! an entity whose own table is invalid has its references checked, and
 //! references to either are not reported a second time.
 //!
-//! Runs after every file is read, on one thread; its cost is linear in the
-//! number of entities (hash maps, no pairwise comparison).
+//! Three stages, so that the work that grows with the corpus runs in
+//! parallel: (1) plans, external plans and parents, on one thread (one item
+//! per file); (2) each plan's own entities, in parallel, into a [`PlanPart`]
+//! numbered from zero; (3) once every part's size is known, each part is
+//! moved to its place and the references between plans (`same_as`,
+//! `plan-id:indicator-id`) are resolved, again in parallel, against one id
+//! table per plan. Cost is linear in the number of entities: hash maps, no
+//! pairwise comparison, and the result does not depend on the thread count.
 
-use std::collections::{HashMap, HashSet};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use super::read::{did_you_mean, BrokenDraft, EntityKind, FileDraft, LinkDraft, PlanDraft};
 use crate::diagnostic::{PlanDiagnostic, Severity};
@@ -30,10 +37,9 @@ pub fn resolve(
     };
     let mut r = Resolver {
         diagnostics,
-        plan_ids: HashMap::new(),
-        external_ids: HashMap::new(),
-        broken_plans: HashMap::new(),
-        broken_indicators: HashSet::new(),
+        plan_ids: FxHashMap::default(),
+        external_ids: FxHashMap::default(),
+        broken_plans: FxHashMap::default(),
     };
 
     // Plans and externals first: every other reference may point at them.
@@ -42,8 +48,7 @@ pub fn resolve(
     // that does not stay in the corpus.
     let mut kept: Vec<(PlanIdx, FileDraft, Option<Located<String>>)> = Vec::new();
     let mut orphans: Vec<Orphan> = Vec::new();
-    for (file, mut draft) in drafts.into_iter().enumerate() {
-        let file = file as FileId;
+    for mut draft in drafts {
         match draft.plan.take() {
             Some(PlanDraft {
                 plan: Some(plan),
@@ -54,7 +59,6 @@ pub fn resolve(
                     let first_span = corpus.plans[first as usize].id.span;
                     r.duplicate_plan(&corpus, &plan.id.value, plan.id.span, first_span);
                     orphans.push(Orphan {
-                        file,
                         id: Some(plan.id),
                         parent,
                         draft,
@@ -73,14 +77,12 @@ pub fn resolve(
                 parent,
                 ..
             }) => orphans.push(Orphan {
-                file,
                 id,
                 parent,
                 draft,
                 duplicate: false,
             }),
             None => orphans.push(Orphan {
-                file,
                 id: None,
                 parent: None,
                 draft,
@@ -117,24 +119,89 @@ pub fn resolve(
                 resolved.map(|p| Located::new(p, parent.span));
         }
     }
-
-    // Per-plan entities, then the references between plans, which need
-    // every plan's indicators to be known.
-    let mut pending = Vec::new();
-    for (plan_idx, draft, _) in kept {
-        r.plan_entities(&mut corpus, plan_idx, draft, &mut pending);
-    }
-    r.pending(&mut corpus, pending);
-
+    // An orphan's parent is checked here, while the resolver is at hand;
+    // its entities go through the same stages as a kept plan's.
+    let mut orphan_drafts = Vec::with_capacity(orphans.len());
     for orphan in orphans {
-        r.orphan(&mut corpus, orphan);
+        if let Some(draft) = r.orphan(&corpus, orphan) {
+            orphan_drafts.push(draft);
+        }
+    }
+
+    // Stage 2: each plan's own entities, in parallel. `kept` is in plan
+    // order, so part `i` belongs to plan `i`.
+    let files = &corpus.files;
+    let plans = &corpus.plans;
+    let mut parts: Vec<PlanPart> = kept
+        .into_par_iter()
+        .map(|(plan, draft, _)| {
+            PlanPart::build(files, plan, plans[plan as usize].year_basis, draft)
+        })
+        .collect();
+    let mut orphan_parts: Vec<PlanPart> = orphan_drafts
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, draft)| {
+            // Numbered after the corpus's plans, like a plan that is
+            // taken out again: nothing can refer to it.
+            let plan = (plans.len() + i) as PlanIdx;
+            PlanPart::build(files, plan, YearBasis::Fiscal, draft)
+        })
+        .collect();
+
+    // Stage 3: every part's place in the corpus, then the references
+    // between plans against one id table per plan.
+    let mut base = Bases::default();
+    for part in &mut parts {
+        part.base = base;
+        base = base.after(part);
+    }
+    // The entities of orphans come after everything and are dropped: they
+    // can never be the target of a reference.
+    for part in &mut orphan_parts {
+        part.base = base;
+    }
+    parts
+        .par_iter_mut()
+        .chain(orphan_parts.par_iter_mut())
+        .for_each(PlanPart::move_to_base);
+    let ids: Vec<IndicatorIds> = parts
+        .iter_mut()
+        .map(|p| std::mem::take(&mut p.indicator_ids))
+        .collect();
+    let cross = CrossPlan {
+        files: &corpus.files,
+        plan_ids: &r.plan_ids,
+        broken_plans: &r.broken_plans,
+        indicator_ids: &ids,
+    };
+    parts
+        .par_iter_mut()
+        .chain(orphan_parts.par_iter_mut())
+        .for_each(|part| part.resolve_pending(&cross));
+    drop(ids);
+
+    corpus.nodes.reserve_exact(base.node as usize);
+    corpus.projects.reserve_exact(base.project as usize);
+    corpus.indicators.reserve_exact(base.indicator as usize);
+    for mut part in parts {
+        let plan = &mut corpus.plans[part.plan as usize];
+        plan.nodes = std::mem::take(&mut part.plan_nodes);
+        plan.projects = std::mem::take(&mut part.plan_projects);
+        plan.indicators = std::mem::take(&mut part.plan_indicators);
+        corpus.nodes.append(&mut part.nodes);
+        corpus.projects.append(&mut part.projects);
+        corpus.indicators.append(&mut part.indicators);
+        r.diagnostics.append(&mut part.diagnostics);
+    }
+    for mut part in orphan_parts {
+        r.diagnostics.append(&mut part.diagnostics);
     }
     corpus
 }
 
 /// A file whose plan is not in the corpus.
 struct Orphan {
-    file: FileId,
     id: Option<Located<String>>,
     parent: Option<Located<String>>,
     draft: FileDraft,
@@ -142,20 +209,20 @@ struct Orphan {
     duplicate: bool,
 }
 
+/// The corpus-wide tables of stage 1.
 struct Resolver<'d> {
     diagnostics: &'d mut Vec<PlanDiagnostic>,
-    plan_ids: HashMap<String, PlanIdx>,
-    external_ids: HashMap<String, u32>,
+    plan_ids: FxHashMap<String, PlanIdx>,
+    external_ids: FxHashMap<String, u32>,
     /// Ids of plans whose `[plan]` is invalid, and where they are written.
-    broken_plans: HashMap<String, Span>,
-    /// Indicator ids of loaded plans whose `[[indicator]]` is invalid.
-    broken_indicators: HashSet<(PlanIdx, String)>,
+    broken_plans: FxHashMap<String, Span>,
 }
 
 /// A reference that needs every plan's indicators to be known: a
 /// `same_as` link, or the `by` of a replaced marker written
 /// `plan-id:indicator-id`. `from` is `None` for the references of an entity
-/// that is not in the corpus: they are checked, not recorded.
+/// that is not in the corpus: they are checked, not recorded; otherwise it
+/// is the index of the indicator in its [`PlanPart`].
 enum Pending {
     Link {
         from: Option<IndicatorIdx>,
@@ -178,45 +245,38 @@ enum Local {
     Broken(Option<Level>),
 }
 
+type LocalIds = FxHashMap<String, (Local, Span)>;
+
 /// What an indicator id names inside one plan: `None` for an indicator
 /// whose table is invalid.
-type IndicatorIds = HashMap<String, (Option<IndicatorIdx>, Span)>;
+type IndicatorIds = FxHashMap<String, (Option<IndicatorIdx>, Span)>;
+
+/// Reports a value written twice; the labels follow the order of the
+/// files and of the text, whatever the order they were met in.
+fn duplicate(
+    files: &[SourceFile],
+    message: String,
+    (a, b): (Span, Span),
+    (first, second): (&str, &str),
+    help: &str,
+) -> PlanDiagnostic {
+    let (one, two) = if a <= b { (a, b) } else { (b, a) };
+    PlanDiagnostic::new("hyoka::plan::duplicate_id", Severity::Error, message)
+        .at_file(files, two, second)
+        .at_file(files, one, first)
+        .help(help)
+}
 
 impl Resolver<'_> {
-    /// Reports a value written twice; the labels follow the order of the
-    /// files and of the text, whatever the order they were met in.
-    #[allow(clippy::too_many_arguments)]
-    fn duplicate(
-        &mut self,
-        corpus: &Corpus,
-        message: String,
-        a: Span,
-        b: Span,
-        first: &str,
-        second: &str,
-        help: &str,
-    ) {
-        let (one, two) = if a <= b { (a, b) } else { (b, a) };
-        self.diagnostics.push(
-            PlanDiagnostic::new("hyoka::plan::duplicate_id", Severity::Error, message)
-                .at(corpus, two, second)
-                .at(corpus, one, first)
-                .help(help),
-        );
-    }
-
     fn duplicate_plan(&mut self, corpus: &Corpus, id: &str, a: Span, b: Span) {
-        self.duplicate(
-            corpus,
+        self.diagnostics.push(duplicate(
+            &corpus.files,
             format!("plan id `{id}` is used twice"),
-            a,
-            b,
-            "first plan with this id",
-            "second plan with this id",
+            (a, b),
+            ("first plan with this id", "second plan with this id"),
             "plan ids must be unique across every plan file; rename one of them",
-        );
+        ));
     }
-
     fn external(&mut self, corpus: &mut Corpus, plan: PlanIdx, ext: ExternalPlan) {
         if let Some(&p) = self.plan_ids.get(ext.id.value.as_str()) {
             let d = PlanDiagnostic::new(
@@ -333,11 +393,11 @@ impl Resolver<'_> {
         None
     }
 
-    /// Checks the entities of a file whose plan is not in the corpus: they
-    /// are resolved against a placeholder plan, then taken out again.
-    fn orphan(&mut self, corpus: &mut Corpus, orphan: Orphan) {
+    /// Checks the parent of a file whose plan is not in the corpus, and
+    /// hands back its draft when it has entities to check (against a plan
+    /// that is taken out again).
+    fn orphan(&mut self, corpus: &Corpus, orphan: Orphan) -> Option<FileDraft> {
         let Orphan {
-            file,
             id,
             parent,
             mut draft,
@@ -355,55 +415,104 @@ impl Resolver<'_> {
             && draft.projects.is_empty()
             && draft.indicators.is_empty()
             && draft.broken.is_empty();
-        if empty {
-            return;
+        (!empty).then_some(draft)
+    }
+}
+
+/// Where a part's entities start in the corpus's tables.
+#[derive(Clone, Copy, Default)]
+struct Bases {
+    node: NodeIdx,
+    project: ProjectIdx,
+    indicator: IndicatorIdx,
+}
+
+impl Bases {
+    fn after(self, part: &PlanPart) -> Bases {
+        Bases {
+            node: self.node + part.nodes.len() as NodeIdx,
+            project: self.project + part.projects.len() as ProjectIdx,
+            indicator: self.indicator + part.indicators.len() as IndicatorIdx,
         }
-        let lengths = (
-            corpus.plans.len(),
-            corpus.nodes.len(),
-            corpus.projects.len(),
-            corpus.indicators.len(),
-        );
-        let placeholder = placeholder_plan(file, id);
-        corpus.plans.push(placeholder);
-        let mut pending = Vec::new();
-        self.plan_entities(corpus, lengths.0 as PlanIdx, draft, &mut pending);
-        self.pending(corpus, pending);
-        corpus.plans.truncate(lengths.0);
-        corpus.nodes.truncate(lengths.1);
-        corpus.projects.truncate(lengths.2);
-        corpus.indicators.truncate(lengths.3);
+    }
+}
+
+/// One plan's goals, policies, measures, projects and indicators with
+/// their references inside the plan resolved: numbered from zero in stage
+/// 2, moved to [`PlanPart::base`] in stage 3.
+struct PlanPart<'f> {
+    files: &'f [SourceFile],
+    plan: PlanIdx,
+    base: Bases,
+    nodes: Vec<Node>,
+    projects: Vec<Project>,
+    indicators: Vec<Indicator>,
+    /// The plan's own lists ([`Plan::nodes`] …).
+    plan_nodes: Vec<NodeIdx>,
+    plan_projects: Vec<ProjectIdx>,
+    plan_indicators: Vec<IndicatorIdx>,
+    indicator_ids: IndicatorIds,
+    pending: Vec<Pending>,
+    diagnostics: Vec<PlanDiagnostic>,
+}
+
+/// What stage 3 reads of the whole corpus.
+struct CrossPlan<'a> {
+    files: &'a [SourceFile],
+    plan_ids: &'a FxHashMap<String, PlanIdx>,
+    broken_plans: &'a FxHashMap<String, Span>,
+    /// Per plan, in plan order, with corpus indices.
+    indicator_ids: &'a [IndicatorIds],
+}
+
+impl<'f> PlanPart<'f> {
+    fn build(
+        files: &'f [SourceFile],
+        plan: PlanIdx,
+        plan_basis: YearBasis,
+        draft: FileDraft,
+    ) -> PlanPart<'f> {
+        let mut part = PlanPart {
+            files,
+            plan,
+            base: Bases::default(),
+            nodes: Vec::with_capacity(draft.nodes.len()),
+            projects: Vec::with_capacity(draft.projects.len()),
+            indicators: Vec::with_capacity(draft.indicators.len()),
+            plan_nodes: Vec::new(),
+            plan_projects: Vec::new(),
+            plan_indicators: Vec::with_capacity(draft.indicators.len()),
+            indicator_ids: IndicatorIds::default(),
+            pending: Vec::new(),
+            diagnostics: Vec::new(),
+        };
+        part.entities(plan_basis, draft);
+        part
     }
 
-    fn plan_entities(
-        &mut self,
-        corpus: &mut Corpus,
-        plan: PlanIdx,
-        draft: FileDraft,
-        pending: &mut Vec<Pending>,
-    ) {
-        let mut local: HashMap<String, (Local, Span)> = HashMap::new();
-        let node_base = corpus.nodes.len() as NodeIdx;
+    fn entities(&mut self, plan_basis: YearBasis, draft: FileDraft) {
+        let plan = self.plan;
+        let mut local = LocalIds::default();
+        local.reserve(draft.nodes.len() + draft.projects.len());
 
         // Ids first, so `under` may point forward in the file.
         let mut unders = Vec::with_capacity(draft.nodes.len());
         for nd in draft.nodes {
-            let idx = corpus.nodes.len() as NodeIdx;
-            if self.claim(corpus, &mut local, &nd.node.id, Local::Node(idx)) {
+            let idx = self.nodes.len() as NodeIdx;
+            if self.claim(&mut local, &nd.node.id, Local::Node(idx)) {
                 let mut node = nd.node;
                 node.plan = plan;
-                corpus.nodes.push(node);
+                self.nodes.push(node);
                 unders.push(nd.under);
             }
         }
-        let project_base = corpus.projects.len() as ProjectIdx;
         let mut project_refs = Vec::with_capacity(draft.projects.len());
         for pd in draft.projects {
-            let idx = corpus.projects.len() as ProjectIdx;
-            if self.claim(corpus, &mut local, &pd.project.id, Local::Project(idx)) {
+            let idx = self.projects.len() as ProjectIdx;
+            if self.claim(&mut local, &pd.project.id, Local::Project(idx)) {
                 let mut project = pd.project;
                 project.plan = plan;
-                corpus.projects.push(project);
+                self.projects.push(project);
                 project_refs.push((pd.under, pd.relisted_from));
             }
         }
@@ -414,61 +523,53 @@ impl Resolver<'_> {
                 EntityKind::Indicator => continue,
             };
             if let Some(id) = &b.id {
-                self.claim(corpus, &mut local, id, what);
+                self.claim(&mut local, id, what);
             }
         }
 
-        for (offset, under) in unders.into_iter().enumerate() {
-            let idx = node_base + offset as NodeIdx;
-            let level = corpus.nodes[idx as usize].level;
+        for (idx, under) in unders.into_iter().enumerate() {
+            let level = self.nodes[idx].level;
             let owner = match under {
                 None => Owner::Plan,
-                Some(u) => self.node_owner(corpus, &local, level, &u),
+                Some(u) => self.node_owner(&local, level, &u),
             };
-            corpus.nodes[idx as usize].under = owner;
-            match owner {
-                Owner::Node(p) => corpus.nodes[p as usize].children.push(idx),
-                _ => corpus.plans[plan as usize].nodes.push(idx),
+            self.nodes[idx].under = owner;
+            if let Owner::Node(p) = owner {
+                self.nodes[p as usize].children.push(idx as NodeIdx);
             }
         }
-        // Nodes hanging from other nodes are still nodes of the plan.
-        for idx in node_base..corpus.nodes.len() as NodeIdx {
-            if corpus.nodes[idx as usize].under != Owner::Plan {
-                corpus.plans[plan as usize].nodes.push(idx);
-            }
-        }
-        corpus.plans[plan as usize].nodes.sort_unstable();
+        // Every node is a node of the plan, also those hanging from other
+        // nodes; in file order.
+        self.plan_nodes = (0..self.nodes.len() as NodeIdx).collect();
 
-        for (offset, (under, relisted)) in project_refs.into_iter().enumerate() {
-            let idx = project_base + offset as ProjectIdx;
+        for (idx, (under, relisted)) in project_refs.into_iter().enumerate() {
             let owner = match under {
                 None => Owner::Plan,
-                Some(u) => self.project_owner(corpus, &local, &u),
+                Some(u) => self.project_owner(&local, &u),
             };
-            corpus.projects[idx as usize].under = owner;
+            self.projects[idx].under = owner;
             if let Owner::Node(n) = owner {
-                corpus.nodes[n as usize].projects.push(idx);
+                self.nodes[n as usize].projects.push(idx as ProjectIdx);
             }
-            corpus.plans[plan as usize].projects.push(idx);
+            self.plan_projects.push(idx as ProjectIdx);
             if let Some(rel) = relisted {
-                let own = corpus.projects[idx as usize].id.value.clone();
-                if let Some(orig) = self.relisted(corpus, &local, Some(&own), &rel) {
-                    corpus.projects[idx as usize].relisted_from =
-                        Some(Located::new(orig, rel.span));
+                let own = self.projects[idx].id.value.clone();
+                if let Some(orig) = self.relisted(&local, Some(&own), &rel) {
+                    self.projects[idx].relisted_from = Some(Located::new(orig, rel.span));
                 }
             }
         }
 
-        let mut indicator_ids: IndicatorIds = HashMap::new();
+        let mut ids = IndicatorIds::default();
+        ids.reserve(draft.indicators.len());
         let mut replaced = Vec::new();
-        let plan_basis = corpus.plans[plan as usize].year_basis;
         for idr in draft.indicators {
-            let idx = corpus.indicators.len() as IndicatorIdx;
-            if let Some(&(_, first)) = indicator_ids.get(idr.indicator.id.value.as_str()) {
-                self.duplicate_indicator(corpus, &idr.indicator.id, first);
+            let idx = self.indicators.len() as IndicatorIdx;
+            if let Some(&(_, first)) = ids.get(idr.indicator.id.value.as_str()) {
+                self.duplicate_indicator(&idr.indicator.id, first);
                 continue;
             }
-            indicator_ids.insert(
+            ids.insert(
                 idr.indicator.id.value.clone(),
                 (Some(idx), idr.indicator.id.span),
             );
@@ -477,40 +578,41 @@ impl Resolver<'_> {
             ind.year_basis = idr.year_basis.unwrap_or(plan_basis);
             ind.under = match idr.under {
                 None => Owner::Plan,
-                Some(u) => self.indicator_owner(corpus, &local, &u),
+                Some(u) => self.indicator_owner(&local, &u),
             };
             match ind.under {
-                Owner::Node(n) => corpus.nodes[n as usize].indicators.push(idx),
-                Owner::Project(p) => corpus.projects[p as usize].indicators.push(idx),
+                Owner::Node(n) => self.nodes[n as usize].indicators.push(idx),
+                Owner::Project(p) => self.projects[p as usize].indicators.push(idx),
                 Owner::Plan => {}
             }
-            corpus.plans[plan as usize].indicators.push(idx);
-            corpus.indicators.push(ind);
+            self.plan_indicators.push(idx);
+            self.indicators.push(ind);
             for link in idr.links {
-                pending.push(Pending::Link {
+                self.pending.push(Pending::Link {
                     from: Some(idx),
                     draft: link,
                 });
             }
-            replaced.push((idx, idr.replaced_by));
+            if idr.replaced_by.iter().any(Option::is_some) {
+                replaced.push((idx, idr.replaced_by));
+            }
         }
         for b in &draft.broken {
             if b.kind != EntityKind::Indicator {
                 continue;
             }
             let Some(id) = &b.id else { continue };
-            if let Some(&(_, first)) = indicator_ids.get(id.value.as_str()) {
-                self.duplicate_indicator(corpus, id, first);
+            if let Some(&(_, first)) = ids.get(id.value.as_str()) {
+                self.duplicate_indicator(id, first);
                 continue;
             }
-            indicator_ids.insert(id.value.clone(), (None, id.span));
-            self.broken_indicators.insert((plan, id.value.clone()));
+            ids.insert(id.value.clone(), (None, id.span));
         }
 
         for (idx, bys) in replaced {
             for (ri, by) in bys.into_iter().enumerate() {
                 let Some(by) = by else { continue };
-                self.replaced_by(corpus, &indicator_ids, Some((idx, ri)), by, pending);
+                self.replaced_by(&ids, Some((idx, ri)), by);
             }
         }
 
@@ -528,56 +630,100 @@ impl Resolver<'_> {
             if let Some(u) = &under {
                 match kind {
                     EntityKind::Node(level) => {
-                        self.node_owner(corpus, &local, level, u);
+                        self.node_owner(&local, level, u);
                     }
                     EntityKind::Project => {
-                        self.project_owner(corpus, &local, u);
+                        self.project_owner(&local, u);
                     }
                     EntityKind::Indicator => {
-                        self.indicator_owner(corpus, &local, u);
+                        self.indicator_owner(&local, u);
                     }
                 }
             }
             if let Some(rel) = &relisted_from {
                 let own = id.as_ref().map(|i| i.value.as_str());
-                self.relisted(corpus, &local, own, rel);
+                self.relisted(&local, own, rel);
             }
             for link in links {
-                pending.push(Pending::Link {
+                self.pending.push(Pending::Link {
                     from: None,
                     draft: link,
                 });
             }
             for by in replaced_by {
-                self.replaced_by(corpus, &indicator_ids, None, by, pending);
+                self.replaced_by(&ids, None, by);
+            }
+        }
+        self.indicator_ids = ids;
+    }
+
+    /// Renumbers the part from zero to [`PlanPart::base`]: every index it
+    /// holds points inside the part (references between plans come later).
+    fn move_to_base(&mut self) {
+        let Bases {
+            node: nb,
+            project: pb,
+            indicator: ib,
+        } = self.base;
+        if nb == 0 && pb == 0 && ib == 0 {
+            return;
+        }
+        let owner = |o: &mut Owner| match o {
+            Owner::Plan => {}
+            Owner::Node(n) => *n += nb,
+            Owner::Project(p) => *p += pb,
+        };
+        let add = |list: &mut Vec<u32>, base: u32| list.iter_mut().for_each(|i| *i += base);
+        for node in &mut self.nodes {
+            owner(&mut node.under);
+            add(&mut node.children, nb);
+            add(&mut node.projects, pb);
+            add(&mut node.indicators, ib);
+        }
+        for project in &mut self.projects {
+            owner(&mut project.under);
+            if let Some(r) = &mut project.relisted_from {
+                r.value += pb;
+            }
+            add(&mut project.indicators, ib);
+        }
+        for indicator in &mut self.indicators {
+            owner(&mut indicator.under);
+            for revision in &mut indicator.revisions {
+                if let Some(by) = &mut revision.by {
+                    by.value += ib;
+                }
+            }
+        }
+        add(&mut self.plan_nodes, nb);
+        add(&mut self.plan_projects, pb);
+        add(&mut self.plan_indicators, ib);
+        for (idx, _) in self.indicator_ids.values_mut() {
+            if let Some(i) = idx {
+                *i += ib;
             }
         }
     }
 
-    fn duplicate_indicator(&mut self, corpus: &Corpus, id: &Located<String>, first: Span) {
-        self.duplicate(
-            corpus,
+    fn duplicate_indicator(&mut self, id: &Located<String>, first: Span) {
+        self.diagnostics.push(duplicate(
+            self.files,
             format!("indicator id `{}` is used twice in this plan", id.value),
-            id.span,
-            first,
-            "first indicator with this id",
-            "second indicator with this id",
+            (id.span, first),
+            (
+                "first indicator with this id",
+                "second indicator with this id",
+            ),
             "indicator ids must be unique within a plan",
-        );
+        ));
     }
 
     /// What a goal, policy or measure of `level` hangs from.
-    fn node_owner(
-        &mut self,
-        corpus: &Corpus,
-        local: &HashMap<String, (Local, Span)>,
-        level: Level,
-        u: &Located<String>,
-    ) -> Owner {
-        let parent_level = match self.local(corpus, local, u, "under", "goal, policy or measure") {
+    fn node_owner(&mut self, local: &LocalIds, level: Level, u: &Located<String>) -> Owner {
+        let parent_level = match self.local(local, u, "under", "goal, policy or measure") {
             None => return Owner::Plan,
             Some(Local::Node(parent)) => {
-                let parent_level = corpus.nodes[parent as usize].level;
+                let parent_level = self.nodes[parent as usize].level;
                 if parent_level < level {
                     return Owner::Node(parent);
                 }
@@ -600,7 +746,7 @@ impl Resolver<'_> {
                             u.value
                         ),
                     )
-                    .at(corpus, u.span, "this is a project")
+                    .at_file(self.files, u.span, "this is a project")
                     .help("projects sit below goals, policies and measures, not above them"),
                 );
                 return Owner::Plan;
@@ -629,8 +775,8 @@ impl Resolver<'_> {
                     u.value
                 ),
             )
-            .at(
-                corpus,
+            .at_file(
+                self.files,
                 u.span,
                 format!("a {}, not a higher level", level_name(parent_level)),
             )
@@ -640,13 +786,8 @@ impl Resolver<'_> {
     }
 
     /// What a project hangs from.
-    fn project_owner(
-        &mut self,
-        corpus: &Corpus,
-        local: &HashMap<String, (Local, Span)>,
-        u: &Located<String>,
-    ) -> Owner {
-        match self.local(corpus, local, u, "under", "goal, policy or measure") {
+    fn project_owner(&mut self, local: &LocalIds, u: &Located<String>) -> Owner {
+        match self.local(local, u, "under", "goal, policy or measure") {
             Some(Local::Node(n)) => Owner::Node(n),
             Some(Local::Project(_) | Local::Broken(None)) => {
                 self.diagnostics.push(
@@ -655,7 +796,7 @@ impl Resolver<'_> {
                         Severity::Error,
                         format!("a project cannot hang from another project (`{}`)", u.value),
                     )
-                    .at(corpus, u.span, "this is a project")
+                    .at_file(self.files, u.span, "this is a project")
                     .help("`under` of a project names a goal, policy or measure; a re-listed project uses `relisted_from`"),
                 );
                 Owner::Plan
@@ -665,19 +806,8 @@ impl Resolver<'_> {
     }
 
     /// What an indicator hangs from.
-    fn indicator_owner(
-        &mut self,
-        corpus: &Corpus,
-        local: &HashMap<String, (Local, Span)>,
-        u: &Located<String>,
-    ) -> Owner {
-        match self.local(
-            corpus,
-            local,
-            u,
-            "under",
-            "goal, policy, measure or project",
-        ) {
+    fn indicator_owner(&mut self, local: &LocalIds, u: &Located<String>) -> Owner {
+        match self.local(local, u, "under", "goal, policy, measure or project") {
             Some(Local::Node(n)) => Owner::Node(n),
             Some(Local::Project(p)) => Owner::Project(p),
             Some(Local::Broken(_)) | None => Owner::Plan,
@@ -687,8 +817,7 @@ impl Resolver<'_> {
     /// The original of a re-listed project; `own` is the re-listing's id.
     fn relisted(
         &mut self,
-        corpus: &Corpus,
-        local: &HashMap<String, (Local, Span)>,
+        local: &LocalIds,
         own: Option<&str>,
         rel: &Located<String>,
     ) -> Option<ProjectIdx> {
@@ -699,12 +828,12 @@ impl Resolver<'_> {
                     Severity::Error,
                     format!("project `{}` is re-listed from itself", rel.value),
                 )
-                .at(corpus, rel.span, "its own id")
+                .at_file(self.files, rel.span, "its own id")
                 .help("`relisted_from` names the original project of a re-listed (再掲) one; on the original, leave it out"),
             );
             return None;
         }
-        match self.local(corpus, local, rel, "relisted_from", "project") {
+        match self.local(local, rel, "relisted_from", "project") {
             Some(Local::Project(orig)) => Some(orig),
             Some(Local::Node(_) | Local::Broken(Some(_))) => {
                 self.diagnostics.push(
@@ -716,7 +845,7 @@ impl Resolver<'_> {
                             rel.value
                         ),
                     )
-                    .at(corpus, rel.span, "a goal, policy or measure")
+                    .at_file(self.files, rel.span, "a goal, policy or measure")
                     .help("`relisted_from` names the id of the original project"),
                 );
                 None
@@ -729,18 +858,16 @@ impl Resolver<'_> {
     /// `plan-id:indicator-id`, resolved with the cross-plan links.
     fn replaced_by(
         &mut self,
-        corpus: &mut Corpus,
         ids: &IndicatorIds,
         from: Option<(IndicatorIdx, usize)>,
         by: Located<String>,
-        pending: &mut Vec<Pending>,
     ) {
         if by.value.contains(':') {
-            pending.push(Pending::By { from, by });
+            self.pending.push(Pending::By { from, by });
             return;
         }
         match ids.get(by.value.as_str()) {
-            Some(&(Some(t), _)) => self.set_by(corpus, from, t, by),
+            Some(&(Some(t), _)) => self.set_by(from, t, by, 0),
             Some(&(None, _)) => {}
             None => {
                 let known: Vec<&str> = ids.keys().map(|s| s.as_str()).collect();
@@ -758,54 +885,49 @@ impl Resolver<'_> {
                             by.value
                         ),
                     )
-                    .at(corpus, by.span, "unknown indicator")
+                    .at_file(self.files, by.span, "unknown indicator")
                     .help(help),
                 );
             }
         }
     }
 
+    /// Records that marker `from` is replaced by indicator `to`; `to` is
+    /// numbered like `from` when `base` is 0, a corpus index otherwise
+    /// (`base` is then the part's own).
     fn set_by(
         &mut self,
-        corpus: &mut Corpus,
         from: Option<(IndicatorIdx, usize)>,
         to: IndicatorIdx,
         by: Located<String>,
+        base: IndicatorIdx,
     ) {
         let Some((idx, ri)) = from else { return };
-        if idx == to {
+        if idx + base == to {
             self.diagnostics.push(
                 PlanDiagnostic::new(
                     "hyoka::plan::self_replaced",
                     Severity::Error,
                     format!("indicator `{}` is replaced by itself", by.value),
                 )
-                .at(corpus, by.span, "its own id")
+                .at_file(self.files, by.span, "its own id")
                 .help("`by` names the indicator that replaces this one"),
             );
             return;
         }
-        corpus.indicators[idx as usize].revisions[ri].by = Some(Located::new(to, by.span));
+        self.indicators[idx as usize].revisions[ri].by = Some(Located::new(to, by.span));
     }
 
     /// Records a node or project id, reporting a duplicate.
-    fn claim(
-        &mut self,
-        corpus: &Corpus,
-        local: &mut HashMap<String, (Local, Span)>,
-        id: &Located<String>,
-        what: Local,
-    ) -> bool {
+    fn claim(&mut self, local: &mut LocalIds, id: &Located<String>, what: Local) -> bool {
         if let Some(&(_, first)) = local.get(id.value.as_str()) {
-            self.duplicate(
-                corpus,
+            self.diagnostics.push(duplicate(
+                self.files,
                 format!("id `{}` is used twice in this plan", id.value),
-                id.span,
-                first,
-                "first use",
-                "second use",
+                (id.span, first),
+                ("first use", "second use"),
                 "goals, policies, measures and projects of one plan share one set of ids; rename one",
-            );
+            ));
             return false;
         }
         local.insert(id.value.clone(), (what, id.span));
@@ -815,8 +937,7 @@ impl Resolver<'_> {
     /// Looks up the id written in `key`, which names a `what` of this plan.
     fn local(
         &mut self,
-        corpus: &Corpus,
-        local: &HashMap<String, (Local, Span)>,
+        local: &LocalIds,
         reference: &Located<String>,
         key: &str,
         what: &str,
@@ -865,18 +986,84 @@ impl Resolver<'_> {
                     reference.value
                 ),
             )
-            .at(corpus, reference.span, "unknown id")
+            .at_file(self.files, reference.span, "unknown id")
             .help(help),
         );
         None
     }
 
+    /// Resolves the references of this part that name other plans, once
+    /// the part is at its base and every plan's indicator ids are known.
+    fn resolve_pending(&mut self, cross: &CrossPlan<'_>) {
+        let base = self.base.indicator;
+        for p in std::mem::take(&mut self.pending) {
+            match p {
+                Pending::Link { from, draft } => self.link(cross, from, draft),
+                Pending::By { from, by } => {
+                    let (plan, id) = by.value.split_once(':').unwrap_or(("", &by.value));
+                    // Both parts point into the quoted string, when it is
+                    // written without escapes.
+                    let written = self.files[by.span.file as usize].text.get(by.span.range());
+                    let plain = written == Some(format!("\"{}\"", by.value).as_str());
+                    let part = |start: usize, text: &str| {
+                        let span = if plain {
+                            let s = by.span.start as usize + 1 + start;
+                            Span::new(by.span.file, s..s + text.len())
+                        } else {
+                            by.span
+                        };
+                        Located::new(text.to_string(), span)
+                    };
+                    let plan = part(0, plan);
+                    let id = part(plan.value.len() + 1, id);
+                    match cross.indicator_in_plan(&plan, &id, "`by`") {
+                        Ok(Some(t)) => self.set_by(from, t, by, base),
+                        Ok(None) => {}
+                        Err(d) => self.diagnostics.push(*d),
+                    }
+                }
+            }
+        }
+    }
+
+    fn link(&mut self, cross: &CrossPlan<'_>, from: Option<IndicatorIdx>, draft: LinkDraft) {
+        match cross.indicator_in_plan(&draft.plan, &draft.indicator, "`same_as`") {
+            Ok(None) => {}
+            Err(d) => self.diagnostics.push(*d),
+            Ok(Some(to)) => {
+                let Some(from) = from else { return };
+                if to == from + self.base.indicator {
+                    self.diagnostics.push(
+                        PlanDiagnostic::new(
+                            "hyoka::plan::self_link",
+                            Severity::Error,
+                            "indicator is linked to itself".to_string(),
+                        )
+                        .at_file(
+                            self.files,
+                            draft.span,
+                            "`same_as` names this very indicator",
+                        )
+                        .help("`same_as` names the same indicator in another plan"),
+                    );
+                } else {
+                    self.indicators[from as usize].links.push(Link {
+                        indicator: to,
+                        target_differs: draft.target_differs,
+                        span: draft.span,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl CrossPlan<'_> {
     /// The indicator `id` of the plan `plan`: `Ok(None)` when it is known
     /// but not in the corpus (its plan or its table is invalid, already
     /// reported), `Err` with the diagnostic when it does not exist.
     fn indicator_in_plan(
         &self,
-        corpus: &Corpus,
         plan: &Located<String>,
         id: &Located<String>,
         what: &str,
@@ -896,24 +1083,20 @@ impl Resolver<'_> {
                     Severity::Error,
                     format!("plan `{}` named in {what} is not in the corpus", plan.value),
                 )
-                .at(corpus, plan.span, "no plan with this id")
+                .at_file(self.files, plan.span, "no plan with this id")
                 .help(help),
             ));
         };
-        let found = corpus.plans[p as usize]
-            .indicators
-            .iter()
-            .copied()
-            .find(|&i| corpus.indicators[i as usize].id.value == id.value);
-        if found.is_some() || self.broken_indicators.contains(&(p, id.value.clone())) {
+        let ids = &self.indicator_ids[p as usize];
+        if let Some(&(found, _)) = ids.get(id.value.as_str()) {
             return Ok(found);
         }
-        let ids: Vec<&str> = corpus.plans[p as usize]
-            .indicators
+        let known: Vec<&str> = ids
             .iter()
-            .map(|&i| corpus.indicators[i as usize].id.value.as_str())
+            .filter(|(_, (idx, _))| idx.is_some())
+            .map(|(k, _)| k.as_str())
             .collect();
-        let help = match did_you_mean(&id.value, &ids) {
+        let help = match did_you_mean(&id.value, &known) {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("plan `{}` has no indicator with this id", plan.value),
         };
@@ -926,99 +1109,9 @@ impl Resolver<'_> {
                     id.value, plan.value
                 ),
             )
-            .at(corpus, id.span, "unknown indicator")
+            .at_file(self.files, id.span, "unknown indicator")
             .help(help),
         ))
-    }
-
-    fn pending(&mut self, corpus: &mut Corpus, pending: Vec<Pending>) {
-        for p in pending {
-            match p {
-                Pending::Link { from, draft } => self.link(corpus, from, draft),
-                Pending::By { from, by } => {
-                    let (plan, id) = by.value.split_once(':').unwrap_or(("", &by.value));
-                    // Both parts point into the quoted string, when it is
-                    // written without escapes.
-                    let written = corpus.file_of(by.span).text.get(by.span.range());
-                    let plain = written == Some(format!("\"{}\"", by.value).as_str());
-                    let part = |start: usize, text: &str| {
-                        let span = if plain {
-                            let s = by.span.start as usize + 1 + start;
-                            Span::new(by.span.file, s..s + text.len())
-                        } else {
-                            by.span
-                        };
-                        Located::new(text.to_string(), span)
-                    };
-                    let plan = part(0, plan);
-                    let id = part(plan.value.len() + 1, id);
-                    match self.indicator_in_plan(corpus, &plan, &id, "`by`") {
-                        Ok(Some(t)) => self.set_by(corpus, from, t, by),
-                        Ok(None) => {}
-                        Err(d) => self.diagnostics.push(*d),
-                    }
-                }
-            }
-        }
-    }
-
-    fn link(&mut self, corpus: &mut Corpus, from: Option<IndicatorIdx>, draft: LinkDraft) {
-        match self.indicator_in_plan(corpus, &draft.plan, &draft.indicator, "`same_as`") {
-            Ok(None) => {}
-            Err(d) => self.diagnostics.push(*d),
-            Ok(Some(to)) => {
-                let Some(from) = from else { return };
-                if to == from {
-                    self.diagnostics.push(
-                        PlanDiagnostic::new(
-                            "hyoka::plan::self_link",
-                            Severity::Error,
-                            "indicator is linked to itself".to_string(),
-                        )
-                        .at(corpus, draft.span, "`same_as` names this very indicator")
-                        .help("`same_as` names the same indicator in another plan"),
-                    );
-                } else {
-                    corpus.indicators[from as usize].links.push(Link {
-                        indicator: to,
-                        target_differs: draft.target_differs,
-                        span: draft.span,
-                    });
-                }
-            }
-        }
-    }
-}
-
-/// A plan standing in for an invalid `[plan]` while the file's entities are
-/// checked; never part of the corpus.
-fn placeholder_plan(file: FileId, id: Option<Located<String>>) -> Plan {
-    let span = Span::new(file, 0..0);
-    let year = Located::new(0, span);
-    Plan {
-        file,
-        id: id.unwrap_or_else(|| Located::new(String::new(), span)),
-        name: Located::new(String::new(), span),
-        municipality: Located::new(String::new(), span),
-        kind: Located::new(PlanKind::Sectoral, span),
-        period: Period {
-            from: year,
-            to: year,
-            span,
-        },
-        year_basis: YearBasis::Fiscal,
-        parent: None,
-        departments: Vec::new(),
-        grade_scale: None,
-        revisions: Vec::new(),
-        source: None,
-        note: None,
-        externals: Vec::new(),
-        recorded_summaries: Vec::new(),
-        nodes: Vec::new(),
-        projects: Vec::new(),
-        indicators: Vec::new(),
-        span,
     }
 }
 
