@@ -163,29 +163,12 @@ pub fn evaluate<'c>(
     for r in group_rules {
         let kind = program.rules()[r.0 as usize].scope.kind();
         let objs = data.entities(kind);
-        let keyed: Vec<(Obj, Result<Option<Key>, RuntimeError>)> = objs
+        let (groups, errors) =
+            group_by_key(&objs, |obj| program.eval_group_key(r, obj, &data, &ctx));
+        failures.extend(errors.into_iter().map(|error| RuleFailure { error }));
+        let results: Vec<Result<Option<Finding>, RuntimeError>> = groups
             .par_iter()
-            .map(|&obj| (obj, program.eval_group_key(r, obj, &data, &ctx)))
-            .collect();
-        let mut groups: HashMap<Key, Vec<Obj>> = HashMap::new();
-        let mut order: Vec<Key> = Vec::new();
-        for (obj, k) in keyed {
-            match k {
-                Ok(Some(key)) => {
-                    let members = groups.entry(key.clone()).or_insert_with(|| {
-                        order.push(key);
-                        Vec::new()
-                    });
-                    members.push(obj);
-                }
-                Ok(None) => {}
-                Err(error) => failures.push(RuleFailure { error }),
-            }
-        }
-        let results: Vec<Result<Option<Finding>, RuntimeError>> = order
-            .par_iter()
-            .map(|key| {
-                let members = &groups[key];
+            .map(|(key, members)| {
                 program
                     .eval_group_rule(r, key, members, &data, &ctx)
                     .map(|fired| {
@@ -212,8 +195,8 @@ pub fn evaluate<'c>(
         }
     }
 
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    failures.sort_by(|a, b| {
+    findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    failures.par_sort_by(|a, b| {
         (&a.error.subject, &a.error.entity, &a.error.detail).cmp(&(
             &b.error.subject,
             &b.error.entity,
@@ -226,6 +209,64 @@ pub fn evaluate<'c>(
         findings,
         failures,
     }
+}
+
+/// Chunks of entities keyed together, and shards of the key space: enough
+/// shards to keep both threads busy while each shard's table stays small.
+const KEY_CHUNK: usize = 4096;
+const KEY_SHARDS: usize = 64;
+
+/// The groups of `objs` by `key`, each with its members in the order of
+/// `objs`, and the errors of the entities whose key failed (in that order
+/// too). Entities without a key (`Ok(None)`) are in no group.
+///
+/// A parallel group-by: keys are computed and sent to a shard by their hash
+/// in fixed chunks, then each shard builds its own table. The groups come
+/// out shard by shard, by first member within a shard: the same on any
+/// number of threads (findings are sorted afterwards anyway).
+fn group_by_key<F>(objs: &[Obj], key: F) -> (Vec<(Key, Vec<Obj>)>, Vec<RuntimeError>)
+where
+    F: Fn(Obj) -> Result<Option<Key>, RuntimeError> + Sync,
+{
+    use std::hash::BuildHasher;
+    let hasher = rustc_hash::FxBuildHasher;
+    let chunks: Vec<(Vec<Vec<(Key, Obj)>>, Vec<RuntimeError>)> = objs
+        .par_chunks(KEY_CHUNK)
+        .map(|objs| {
+            let mut shards: Vec<Vec<(Key, Obj)>> = vec![Vec::new(); KEY_SHARDS];
+            let mut errors = Vec::new();
+            for &obj in objs {
+                match key(obj) {
+                    Ok(Some(k)) => {
+                        let shard = hasher.hash_one(&k) as usize % KEY_SHARDS;
+                        shards[shard].push((k, obj));
+                    }
+                    Ok(None) => {}
+                    Err(e) => errors.push(e),
+                }
+            }
+            (shards, errors)
+        })
+        .collect();
+    let groups: Vec<(Key, Vec<Obj>)> = (0..KEY_SHARDS)
+        .into_par_iter()
+        .flat_map_iter(|shard| {
+            let mut index: rustc_hash::FxHashMap<&Key, usize> = Default::default();
+            let mut groups: Vec<(&Key, Vec<Obj>)> = Vec::new();
+            for (shards, _) in &chunks {
+                for (k, obj) in &shards[shard] {
+                    let at = *index.entry(k).or_insert_with(|| {
+                        groups.push((k, Vec::new()));
+                        groups.len() - 1
+                    });
+                    groups[at].1.push(*obj);
+                }
+            }
+            groups.into_iter().map(|(k, members)| (k.clone(), members))
+        })
+        .collect();
+    let errors = chunks.into_iter().flat_map(|(_, e)| e).collect();
+    (groups, errors)
 }
 
 fn finding(
