@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use hyoka_dsl::Program;
 use hyoka_engine::config::{self, PackFiles, ProjectConfig, DEFAULT_PACKS};
+use hyoka_engine::load::{Cache, LoadOptions};
 use hyoka_engine::rules::CompileError;
 use hyoka_engine::schema::PlanSchema;
 use hyoka_engine::PlanDiagnostic;
@@ -24,6 +25,85 @@ pub struct RuleOptions {
     /// Override a parameter: --set grades.a_min=85% (repeatable)
     #[arg(long = "set", value_name = "PACK.PARAM=VALUE", value_parser = parse_set)]
     pub set: Vec<(String, String)>,
+}
+
+/// The cache of loaded plans, shared by the commands that load every plan.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CacheOptions {
+    /// Directory of the cache of loaded plans (default: $HYOKA_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/hyoka, else ~/.cache/hyoka); safe to delete
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Parse every plan file, without reading or writing the cache
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+    /// Say on standard error what the cache did (hits, misses, entries written and rejected)
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// The cache directory: `--cache-dir`, else `HYOKA_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/hyoka`, else `$HOME/.cache/hyoka`; `None` with
+/// `--no-cache` or when none of these is set.
+pub fn cache_dir(opts: &CacheOptions) -> Option<PathBuf> {
+    if opts.no_cache {
+        return None;
+    }
+    if let Some(dir) = &opts.cache_dir {
+        return Some(dir.clone());
+    }
+    // Empty variables count as unset, as shells and CI templates often
+    // leave them; the XDG base directory spec ignores a relative
+    // XDG_CACHE_HOME.
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = var("HYOKA_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = var("XDG_CACHE_HOME").map(PathBuf::from) {
+        if dir.is_absolute() {
+            return Some(dir.join("hyoka"));
+        }
+    }
+    var("HOME").map(|home| PathBuf::from(home).join(".cache").join("hyoka"))
+}
+
+/// Loads the plans through the cache of `opts`. The cache never changes the
+/// result: when it cannot be used the plans are read without it, and the
+/// lines returned (a warning, and with `--verbose` what the cache did) are
+/// for standard error.
+pub fn load_plans(paths: &[PathBuf], opts: &CacheOptions) -> (hyoka_engine::Loaded, String) {
+    let mut notes = String::new();
+    let cache = cache_dir(opts).and_then(|dir| match Cache::open(dir) {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            notes.push_str(&format!("warning: {e}; reading the plans without it\n"));
+            None
+        }
+    });
+    let loaded = hyoka_engine::load::load_with(
+        paths,
+        &LoadOptions {
+            cache: cache.as_ref(),
+        },
+    );
+    if let Some(cache) = &cache {
+        if let Some(e) = cache.take_write_error() {
+            notes.push_str(&format!(
+                "warning: {e}; no more entries are written in this run\n"
+            ));
+        }
+    }
+    if opts.verbose {
+        match &cache {
+            Some(cache) => notes.push_str(&format!(
+                "plan cache {}: {}\n",
+                cache.root().display(),
+                cache.stats()
+            )),
+            None => notes.push_str("plan cache: off\n"),
+        }
+    }
+    (loaded, notes)
 }
 
 fn parse_set(s: &str) -> Result<(String, String), String> {

@@ -34,6 +34,12 @@ fn hyoka_in(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        // The cache of loaded plans goes to the build's scratch space, not
+        // the home directory.
+        .env(
+            "HYOKA_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/hyoka-cache"),
+        )
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()

@@ -657,6 +657,12 @@ fn hyoka(args: &[&str]) -> std::process::Output {
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        // The cache of loaded plans goes to the build's scratch space, not
+        // the home directory.
+        .env(
+            "HYOKA_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/hyoka-cache"),
+        )
         .output()
         .expect("run hyoka")
 }

@@ -24,6 +24,12 @@ fn hyoka(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hyoka"))
         .args(args)
         .env("NO_COLOR", "1")
+        // The cache of loaded plans goes to the build's scratch space, not
+        // the home directory.
+        .env(
+            "HYOKA_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/hyoka-cache"),
+        )
         .output()
         .expect("hyoka runs")
 }

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 /// Index of a source file in [`Corpus::files`].
 pub type FileId = u32;
 
@@ -33,7 +35,7 @@ impl Span {
 }
 
 /// A value and where it was written.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Located<T> {
     pub value: T,
     pub span: Span,
@@ -56,7 +58,7 @@ pub struct SourceFile {
 /// An exact decimal as written in the plan file: `mantissa × 10^-scale`.
 ///
 /// Kept exact (never `f64`) so that `35.0 / 50` compares equal to `70 %`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Decimal {
     pub mantissa: i64,
     pub scale: u8,
@@ -90,7 +92,7 @@ impl std::fmt::Display for Decimal {
 }
 
 /// Why an indicator has no value where one was expected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum NoValue {
     /// `—`, `─`, `-`: not recorded in the source.
     NotRecorded,
@@ -141,7 +143,7 @@ impl NoValue {
 }
 
 /// A value cell: a number or the reason there is none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Amount {
     Number(Decimal),
     Missing(NoValue),
@@ -166,7 +168,7 @@ impl std::fmt::Display for Amount {
 }
 
 /// An observed value: baseline or one year's actual.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     /// The column's year.
     pub year: Located<i32>,
@@ -178,7 +180,7 @@ pub struct Observation {
 }
 
 /// What an indicator aims at.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     pub year: Located<i32>,
     /// Numeric target; `None` for qualitative or to-be-set targets.
@@ -191,27 +193,27 @@ pub struct Target {
     pub span: Span,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Direction {
     Increase,
     Decrease,
     Maintain,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum IndicatorKind {
     Activity,
     Output,
     Outcome,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum YearBasis {
     Fiscal,
     Calendar,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum PlanKind {
     Top,
     Sectoral,
@@ -220,14 +222,14 @@ pub enum PlanKind {
     BudgetPolicy,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ProjectStatus {
     New,
     Continuing,
     Completed,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum RevisionKind {
     /// 【追加】
     Added,
@@ -238,7 +240,7 @@ pub enum RevisionKind {
 }
 
 /// A revision marker on an indicator.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Revision {
     pub kind: RevisionKind,
     pub year: Option<Located<i32>>,
@@ -251,7 +253,7 @@ pub struct Revision {
 }
 
 /// A declared link to the same indicator in another plan.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Link {
     pub indicator: IndicatorIdx,
     /// Why the targets may differ, when they do on purpose.
@@ -265,14 +267,14 @@ pub type ProjectIdx = u32;
 pub type IndicatorIdx = u32;
 
 /// A plan known only by reference (a parent that is not transcribed).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExternalPlan {
     pub id: Located<String>,
     pub name: Option<String>,
     pub period: Option<Period>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Period {
     pub from: Located<i32>,
     pub to: Located<i32>,
@@ -281,33 +283,33 @@ pub struct Period {
 
 /// A plan's parent: a transcribed plan of the corpus, or a declared
 /// external one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ParentPlan {
     Plan(PlanIdx),
     External(u32),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PlanRevision {
     pub year: Located<i32>,
     pub note: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SourceNote {
     pub document: String,
     pub section: Option<String>,
 }
 
 /// One row of a summary table the source publishes itself.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SummaryRow {
     pub category: Option<String>,
     pub grade: Option<String>,
     pub count: Located<i64>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RecordedSummary {
     pub year: Option<Located<i32>>,
     pub title: String,
@@ -316,7 +318,7 @@ pub struct RecordedSummary {
     pub span: Span,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Plan {
     pub file: FileId,
     pub id: Located<String>,
@@ -342,7 +344,7 @@ pub struct Plan {
 }
 
 /// The level of a tree node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Level {
     /// 基本目標 / 柱
     Goal,
@@ -353,7 +355,7 @@ pub enum Level {
 }
 
 /// What a node, project or indicator hangs from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Owner {
     Plan,
     Node(NodeIdx),
@@ -361,7 +363,7 @@ pub enum Owner {
 }
 
 /// A goal, policy or measure.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Node {
     pub plan: PlanIdx,
     pub level: Level,
@@ -375,21 +377,21 @@ pub struct Node {
     pub span: Span,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Cost {
     pub year: Located<i32>,
     pub value: Located<Amount>,
     pub unit: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Review {
     pub year: Located<i32>,
     pub outcome: Located<String>,
     pub note: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Project {
     pub plan: PlanIdx,
     pub id: Located<String>,
@@ -409,13 +411,13 @@ pub struct Project {
     pub span: Span,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IndicatorPart {
     pub group: String,
     pub label: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Indicator {
     pub plan: PlanIdx,
     pub id: Located<String>,

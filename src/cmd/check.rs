@@ -32,6 +32,8 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub rules: setup::RuleOptions,
+    #[command(flatten)]
+    pub cache: setup::CacheOptions,
     /// Evaluation year (default: the configured year, else the latest year with actuals)
     #[arg(long)]
     pub year: Option<i32>,
@@ -329,7 +331,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
         None
     };
 
-    let loaded = hyoka_engine::load(&paths);
+    let (loaded, cache_notes) = setup::load_plans(&paths, &args.cache);
+    output::eprint(&cache_notes);
     let c = &loaded.corpus;
     let year = args
         .year
@@ -361,7 +364,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         c,
         &rules.program,
         settings,
-        &evaluation.findings,
+        evaluation.findings,
         &evaluation.failures,
         &loaded.diagnostics,
         &waivers,
@@ -415,7 +418,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     // The process ends here: freeing millions of entities one by one would
     // only delay the exit (seconds on a national corpus).
     std::mem::forget(outcome);
-    std::mem::forget(evaluation);
+    std::mem::forget(evaluation.data);
     std::mem::forget(loaded);
     code
 }

@@ -33,6 +33,8 @@ pub struct ReportArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub rules: setup::RuleOptions,
+    #[command(flatten)]
+    pub cache: setup::CacheOptions,
     /// Evaluation year (default: the configured year, else the latest year with actuals)
     #[arg(long)]
     pub year: Option<i32>,
@@ -217,7 +219,8 @@ pub fn run(args: ReportArgs) -> ExitCode {
     };
     bar.inc(1);
     bar.set_message("loading the plans");
-    let loaded = hyoka_engine::load(&paths);
+    let (loaded, cache_notes) = setup::load_plans(&paths, &args.cache);
+    bar.suspend(|| output::eprint(&cache_notes));
     bar.inc(1);
     if loaded.has_errors() {
         bar.finish_and_clear();

@@ -154,7 +154,7 @@ impl<'a> Outcome<'a> {
         corpus: &'a Corpus,
         program: &'a Program,
         settings: Settings,
-        findings: &[Finding],
+        findings: Vec<Finding>,
         failures: &[RuleFailure],
         load_diagnostics: &[PlanDiagnostic],
         waivers: &Waivers,
@@ -164,14 +164,14 @@ impl<'a> Outcome<'a> {
         // national corpus has millions of findings); which waivers were
         // used is gathered afterwards, in order.
         let matched: Vec<(Reported, Vec<usize>)> = findings
-            .par_iter()
+            .into_par_iter()
             .map(|f| {
                 let fingerprint = f.fingerprint(corpus);
                 let matching: Vec<usize> = waivers
                     .list
                     .iter()
                     .enumerate()
-                    .filter(|(_, w)| w.matches(f, &fingerprint, corpus))
+                    .filter(|(_, w)| w.matches(&f, &fingerprint, corpus))
                     .map(|(i, _)| i)
                     .collect();
                 let active = matching.iter().find(|&&i| !waivers.list[i].expired(today));
@@ -181,7 +181,7 @@ impl<'a> Outcome<'a> {
                     (None, None) => (Status::Open, None),
                 };
                 let reported = Reported {
-                    finding: f.clone(),
+                    finding: f,
                     fingerprint,
                     status,
                     waiver,

@@ -5,9 +5,16 @@
 //! read and parsed in parallel, one [`read::FileDraft`] each, then resolved
 //! together. Every problem of every file is reported; nothing is skipped in
 //! silence and nothing panics on bad input.
+//!
+//! With a [`Cache`] ([`load_with`]), a file whose text was read before
+//! skips parsing: its draft comes from the cache. Everything else — reading
+//! the texts, resolving, the diagnostics — is the same, and so is the result.
 
+pub mod cache;
 pub mod read;
 pub mod resolve;
+
+pub use cache::{Cache, CacheError, CacheStats};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -112,8 +119,22 @@ fn read_text(path: &Path) -> Result<String, Box<PlanDiagnostic>> {
     })
 }
 
+/// How to load.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoadOptions<'a> {
+    /// Where drafts of files read before are kept; `None` parses every
+    /// file. Its counters tell what it did ([`Cache::stats`]).
+    pub cache: Option<&'a Cache>,
+}
+
 /// Loads every plan file under `paths`.
 pub fn load(paths: &[PathBuf]) -> Loaded {
+    load_with(paths, &LoadOptions::default())
+}
+
+/// Loads every plan file under `paths`, through the cache when there is
+/// one. The corpus and the diagnostics are those of [`load`].
+pub fn load_with(paths: &[PathBuf], options: &LoadOptions<'_>) -> Loaded {
     let files = match find_plan_files(paths) {
         Ok(f) => f,
         Err(d) => {
@@ -135,7 +156,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
             Err(d) => diagnostics.push(*d),
         }
     }
-    let mut loaded = load_sources(sources);
+    let mut loaded = load_sources_with(sources, options);
     diagnostics.append(&mut loaded.diagnostics);
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     sort_by_place(&mut diagnostics, &names);
@@ -145,12 +166,20 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
 
 /// Loads plans from texts already in memory (tests, editors, caches).
 pub fn load_sources(sources: Vec<SourceFile>) -> Loaded {
+    load_sources_with(sources, &LoadOptions::default())
+}
+
+/// [`load_sources`] through the cache when there is one.
+pub fn load_sources_with(sources: Vec<SourceFile>, options: &LoadOptions<'_>) -> Loaded {
     let results: Vec<_> = sources
         .par_iter()
         .enumerate()
         .map(|(i, source)| {
             let mut diags = Vec::new();
-            let draft = read::read_file(i as FileId, source, &mut diags);
+            let draft = match options.cache {
+                Some(cache) => cache.read_file(i as FileId, source, &mut diags),
+                None => read::read_file(i as FileId, source, &mut diags),
+            };
             (draft, diags)
         })
         .collect();

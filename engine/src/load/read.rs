@@ -5,6 +5,7 @@
 //! across entities or files (that is [`super::resolve`]) and never touches
 //! the filesystem. Every problem is collected; reading goes on after one.
 
+use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
@@ -15,7 +16,7 @@ use crate::year::{self, YearError};
 type Value<'i> = Spanned<DeValue<'i>>;
 
 /// One file's content before references are resolved.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct FileDraft {
     /// The `[plan]` table; `None` when the file has none.
     pub plan: Option<PlanDraft>,
@@ -30,7 +31,7 @@ pub struct FileDraft {
     pub broken: Vec<BrokenDraft>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PlanDraft {
     /// `None` when the `[plan]` table is invalid (already reported); the
     /// file's other entities are then checked against a placeholder plan.
@@ -41,7 +42,7 @@ pub struct PlanDraft {
 }
 
 /// What a [`BrokenDraft`] was meant to be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EntityKind {
     Node(Level),
     Project,
@@ -50,7 +51,7 @@ pub enum EntityKind {
 
 /// An entity whose table is invalid: what is needed to check the references
 /// from and to it.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct BrokenDraft {
     pub kind: EntityKind,
     pub id: Option<Located<String>>,
@@ -60,20 +61,20 @@ pub struct BrokenDraft {
     pub replaced_by: Vec<Located<String>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct NodeDraft {
     pub node: Node,
     pub under: Option<Located<String>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ProjectDraft {
     pub project: Project,
     pub under: Option<Located<String>>,
     pub relisted_from: Option<Located<String>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct LinkDraft {
     pub plan: Located<String>,
     pub indicator: Located<String>,
@@ -81,7 +82,7 @@ pub struct LinkDraft {
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct IndicatorDraft {
     pub indicator: Indicator,
     pub under: Option<Located<String>>,
