@@ -211,6 +211,9 @@ pub fn evaluate<'c>(
     }
 }
 
+/// The groups of a group rule: each key with its members.
+type Groups = Vec<(Key, Vec<Obj>)>;
+
 /// Chunks of entities keyed together, and shards of the key space: enough
 /// shards to keep both threads busy while each shard's table stays small.
 const KEY_CHUNK: usize = 4096;
@@ -224,13 +227,15 @@ const KEY_SHARDS: usize = 64;
 /// in fixed chunks, then each shard builds its own table. The groups come
 /// out shard by shard, by first member within a shard: the same on any
 /// number of threads (findings are sorted afterwards anyway).
-fn group_by_key<F>(objs: &[Obj], key: F) -> (Vec<(Key, Vec<Obj>)>, Vec<RuntimeError>)
+fn group_by_key<F>(objs: &[Obj], key: F) -> (Groups, Vec<RuntimeError>)
 where
     F: Fn(Obj) -> Result<Option<Key>, RuntimeError> + Sync,
 {
     use std::hash::BuildHasher;
     let hasher = rustc_hash::FxBuildHasher;
-    let chunks: Vec<(Vec<Vec<(Key, Obj)>>, Vec<RuntimeError>)> = objs
+    // Per chunk: its keyed entities by shard, and its errors.
+    type Sharded = (Vec<Vec<(Key, Obj)>>, Vec<RuntimeError>);
+    let chunks: Vec<Sharded> = objs
         .par_chunks(KEY_CHUNK)
         .map(|objs| {
             let mut shards: Vec<Vec<(Key, Obj)>> = vec![Vec::new(); KEY_SHARDS];
@@ -248,7 +253,7 @@ where
             (shards, errors)
         })
         .collect();
-    let groups: Vec<(Key, Vec<Obj>)> = (0..KEY_SHARDS)
+    let groups: Groups = (0..KEY_SHARDS)
         .into_par_iter()
         .flat_map_iter(|shard| {
             let mut index: rustc_hash::FxHashMap<&Key, usize> = Default::default();
