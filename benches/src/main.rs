@@ -6,6 +6,8 @@
 //! - `scale` loading 1,000 and 10,000 plan files: time per MB;
 //! - `check` end-to-end `hyoka check` (the release binary, as a child) on
 //!   1, 10, 100 … 1,741 municipalities: wall time and peak RSS vs size;
+//! - `zen`   the grade rule: hyoka vs a hand-written loop vs the GoRules ZEN
+//!   engine on the same indicators (`zen.rs`; needs `--features zen`);
 //!
 //! Every figure is printed next to the baseline measured in the same run,
 //! as a ratio. This file parses arguments, runs and prints; measuring is in
@@ -24,6 +26,8 @@ use hyoka_bench::corpus::{self, Corpus, DEFAULT_ROOT};
 use hyoka_bench::measure::{self, best, median, pool, thousands, time_on, time_on_cpu, Timed};
 use hyoka_bench::plain;
 use hyoka_engine::generate::{CorpusSpec, MUNICIPALITIES_OF_JAPAN};
+
+mod zen;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -121,6 +125,9 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         threads: usize,
     },
+    /// The grade rule: hyoka vs a hand-written loop vs the GoRules ZEN
+    /// engine, same indicators, same run (build with `--features zen`).
+    Zen(zen::ZenArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -248,6 +255,7 @@ fn main() -> ExitCode {
             times,
             threads,
         } => cmd_profile(&spec.spec(), &common, &loader, times, threads),
+        Cmd::Zen(args) => return zen::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
