@@ -103,10 +103,16 @@ enum Cmd {
         /// Arguments given to `hyoka check` after the corpus directory
         /// (by default only errors are printed in full: a big synthetic
         /// corpus has millions of warnings, and rendering them is not
-        /// what is measured)
+        /// what is measured; and the plan cache is off, so every run
+        /// parses every file)
         #[arg(long = "check-arg", allow_hyphen_values = true,
-              default_values_t = ["--color".to_string(), "never".to_string(), "--show".to_string(), "error".to_string()])]
+              default_values_t = ["--color".to_string(), "never".to_string(), "--show".to_string(), "error".to_string(), "--no-cache".to_string()])]
         check_args: Vec<String>,
+        /// Also measure the plan cache, once per size: a cold run into an
+        /// empty cache directory, a warm re-run, and a re-run after one
+        /// plan file changed (a comment line appended, then taken out)
+        #[arg(long)]
+        cache: bool,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -230,6 +236,7 @@ fn main() -> ExitCode {
             repeat,
             drop_caches,
             check_args,
+            cache,
             common,
         } => {
             let template = CorpusSpec {
@@ -242,9 +249,12 @@ fn main() -> ExitCode {
                 &sizes,
                 &template,
                 hyoka,
-                repeat.max(1),
-                drop_caches,
-                &check_args,
+                &CheckRuns {
+                    repeat: repeat.max(1),
+                    drop_caches,
+                    check_args: &check_args,
+                    cache,
+                },
                 &common,
             )
         }
@@ -549,15 +559,27 @@ fn default_hyoka() -> Result<PathBuf> {
     }
 }
 
+/// How `check` runs `hyoka check` on each corpus.
+struct CheckRuns<'a> {
+    repeat: usize,
+    drop_caches: bool,
+    check_args: &'a [String],
+    cache: bool,
+}
+
 fn cmd_check(
     sizes: &[u32],
     template: &CorpusSpec,
     hyoka: Option<PathBuf>,
-    repeat: usize,
-    drop_caches: bool,
-    check_args: &[String],
+    runs: &CheckRuns<'_>,
     common: &CommonArgs,
 ) -> Result<()> {
+    let CheckRuns {
+        repeat,
+        drop_caches,
+        check_args,
+        cache,
+    } = *runs;
     println!("{}", machine_line());
     let hyoka = match hyoka {
         Some(p) => p,
@@ -572,6 +594,7 @@ fn cmd_check(
         println!("(the 1,741-municipality corpus is ~1 GB: generating it once and checking it take minutes)");
     }
     let mut rows = Vec::new();
+    let mut cache_rows = Vec::new();
     let mut busy = Busy::default();
     for &n in sizes {
         let spec = CorpusSpec {
@@ -589,27 +612,7 @@ fn cmd_check(
             if drop_caches {
                 cold = Some(measure::drop_page_cache());
             }
-            let mut args: Vec<&OsStr> = vec!["check".as_ref(), c.dir.as_os_str()];
-            args.extend(check_args.iter().map(|a| OsStr::new(a.as_str())));
-            let (run, stderr) = measure::run_child(&hyoka, &args)?;
-            let summary = stderr
-                .lines()
-                .rev()
-                .find(|l| l.starts_with("checked "))
-                .unwrap_or("")
-                .to_string();
-            // 0: clean, 1: findings at or above --fail-on (normal for a
-            // synthetic corpus); anything else is a failure to check.
-            if !matches!(run.exit_code, Some(0 | 1)) {
-                let skip = stderr.chars().count().saturating_sub(2000);
-                let tail: String = stderr.chars().skip(skip).collect();
-                return Err(format!(
-                    "hyoka check exited with {:?} on {}:\n{tail}",
-                    run.exit_code,
-                    c.dir.display()
-                )
-                .into());
-            }
+            let (run, summary) = run_check(&hyoka, &c.dir, check_args)?;
             if !summary.contains(&format!("{} indicators", c.stats.indicators)) {
                 println!(
                     "  warning: summary does not show {} indicators: {summary}",
@@ -621,6 +624,12 @@ fn cmd_check(
             walls.push(run.wall);
             peak = peak.max(run.max_rss);
             cpu = run.user + run.system;
+        }
+        if cache {
+            cache_rows.push((
+                c.stats.municipalities,
+                cache_runs(&hyoka, &c, check_args, common, &mut busy)?,
+            ));
         }
         rows.push((c, median(&walls), peak, cpu, cold));
     }
@@ -676,7 +685,108 @@ fn cmd_check(
     }
     println!("growth = (time ratio) ÷ (indicator ratio) against the previous row: 1.00 is linear");
     println!("goal: peak RSS under 3x the size of the plan files on disk");
+    if !cache_rows.is_empty() {
+        println!("\nthe plan cache (`--cache-dir`, one run each): wall / cpu / peak MB");
+        println!(
+            "{:>6} {:>26} {:>26} {:>26}",
+            "munis", "cold (empty cache)", "warm", "one file changed"
+        );
+        for (n, runs) in &cache_rows {
+            let cell = |r: &measure::ChildRun| {
+                format!(
+                    "{:.2}s / {:.2}s / {:.0}",
+                    r.wall.as_secs_f64(),
+                    (r.user + r.system).as_secs_f64(),
+                    r.max_rss as f64 / 1e6
+                )
+            };
+            println!(
+                "{:>6} {:>26} {:>26} {:>26}",
+                thousands(*n),
+                cell(&runs[0]),
+                cell(&runs[1]),
+                cell(&runs[2])
+            );
+        }
+        println!("goal: a re-run after one changed plan file under 3 s at 1,741 municipalities");
+    }
     Ok(())
+}
+
+/// One `hyoka check DIR ARGS…` as a child process, and its summary line.
+fn run_check(
+    hyoka: &Path,
+    dir: &Path,
+    check_args: &[String],
+) -> Result<(measure::ChildRun, String)> {
+    let mut args: Vec<&OsStr> = vec!["check".as_ref(), dir.as_os_str()];
+    args.extend(check_args.iter().map(|a| OsStr::new(a.as_str())));
+    let (run, stderr) = measure::run_child(hyoka, &args)?;
+    let summary = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("checked "))
+        .unwrap_or("")
+        .to_string();
+    // 0: clean, 1: findings at or above --fail-on (normal for a synthetic
+    // corpus); anything else is a failure to check.
+    if !matches!(run.exit_code, Some(0 | 1)) {
+        let skip = stderr.chars().count().saturating_sub(2000);
+        let tail: String = stderr.chars().skip(skip).collect();
+        return Err(format!(
+            "hyoka check exited with {:?} on {}:\n{tail}",
+            run.exit_code,
+            dir.display()
+        )
+        .into());
+    }
+    Ok((run, summary))
+}
+
+/// Cold, warm and one-file-changed runs with a cache directory of their
+/// own under the bench root (emptied first). The changed file gets a
+/// comment line, which is taken out again afterwards, also on error, so
+/// the corpus stays the generated one.
+fn cache_runs(
+    hyoka: &Path,
+    c: &corpus::Corpus,
+    check_args: &[String],
+    common: &CommonArgs,
+    busy: &mut Busy,
+) -> Result<[measure::ChildRun; 3]> {
+    let dir = common
+        .root
+        .join(format!("cache-m{}", c.stats.municipalities));
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot empty {}: {e}", dir.display()).into()),
+    }
+    let mut args: Vec<String> = check_args
+        .iter()
+        .filter(|a| *a != "--no-cache")
+        .cloned()
+        .collect();
+    args.push("--cache-dir".into());
+    args.push(dir.display().to_string());
+    busy.see(common.settle());
+    let (cold, _) = run_check(hyoka, &c.dir, &args)?;
+    busy.see(common.settle());
+    let (warm, _) = run_check(hyoka, &c.dir, &args)?;
+    let changed = hyoka_engine::load::find_plan_files(std::slice::from_ref(&c.dir))
+        .map_err(|d| d.message.clone())?
+        .into_iter()
+        .next()
+        .ok_or("the corpus has no plan file")?;
+    let original = std::fs::read(&changed)?;
+    let mut edited = original.clone();
+    edited.extend_from_slice(b"\n# changed by hyoka-bench check --cache\n");
+    std::fs::write(&changed, &edited)?;
+    busy.see(common.settle());
+    let result = run_check(hyoka, &c.dir, &args);
+    std::fs::write(&changed, &original)?;
+    let (one, _) = result?;
+    Ok([cold, warm, one])
 }
 
 fn cmd_profile(
