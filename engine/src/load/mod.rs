@@ -202,14 +202,20 @@ pub fn load_sources_with(sources: Vec<SourceFile>, options: &LoadOptions<'_>) ->
 /// file, so each file's problems read from top to bottom, whichever stage
 /// found them. Diagnostics without a place come first; the sort is stable.
 fn sort_by_place(diagnostics: &mut [PlanDiagnostic], names: &[String]) {
-    diagnostics.sort_by_key(|d| {
+    if diagnostics.len() < 2 {
+        return;
+    }
+    // A messy corpus can have as many diagnostics as files: look the file
+    // up by name once per diagnostic, not by a scan of every name.
+    let mut order: rustc_hash::FxHashMap<&str, usize> = Default::default();
+    for (i, n) in names.iter().enumerate() {
+        order.entry(n.as_str()).or_insert(i);
+    }
+    diagnostics.sort_by_cached_key(|d| {
         let Some(file) = &d.file else {
             return (0, 0, 0);
         };
-        let index = names
-            .iter()
-            .position(|n| n == file.name())
-            .unwrap_or(names.len());
+        let index = order.get(file.name()).copied().unwrap_or(names.len());
         let start = d.labels.first().map_or(0, |(r, _)| r.start);
         (1, index, start)
     });
