@@ -36,6 +36,7 @@ use crate::schema::ScaleId;
 use crate::value::{Data, DeriveId, Key, KeyPart, Latest, Obj, OwnedValue, Value};
 
 mod batch;
+mod repeat;
 
 /// What an evaluation may depend on besides the data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -674,8 +675,8 @@ impl Program {
             Value::Year(y) => Number::from_i64(y as i64),
             _ => return Value::Grade(s, scale.missing_grade()),
         };
-        match scale.bands.iter().position(|b| b.contains(x)) {
-            Some(i) => Value::Grade(s, i as u16),
+        match scale.band_of(x) {
+            Some(i) => Value::Grade(s, i),
             // The checker proved the bands cover every number; keep a total
             // answer anyway.
             None => Value::Grade(s, scale.missing_grade()),

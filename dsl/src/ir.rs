@@ -335,6 +335,24 @@ impl Band {
     }
 }
 
+impl Band {
+    /// [`Band::contains`], both ends always tested: the outcome depends
+    /// on the data, and a branch on it is mispredicted.
+    #[inline(always)]
+    fn holds(&self, x: Number) -> bool {
+        let lo = match self.lo {
+            Some(lo) => x >= lo,
+            None => true,
+        };
+        let hi = match self.hi {
+            Some((hi, true)) => x <= hi,
+            Some((hi, false)) => x < hi,
+            None => true,
+        };
+        lo & hi
+    }
+}
+
 /// A grade scale. A grade value `Value::Grade(scale, i)` is band `i` for
 /// `i < bands.len()` and state `i - bands.len()` after that.
 #[derive(Clone, Debug)]
@@ -368,6 +386,24 @@ impl Scale {
         }
     }
 
+    /// The first band that contains `x`, if any. Every band is tested
+    /// (without a branch on the outcome, which depends on the data).
+    #[inline]
+    pub fn band_of(&self, x: Number) -> Option<u16> {
+        if self.bands.len() > 64 {
+            return self
+                .bands
+                .iter()
+                .position(|b| b.contains(x))
+                .map(|i| i as u16);
+        }
+        let mut hits = 0u64;
+        for (i, b) in self.bands.iter().enumerate() {
+            hits |= (b.holds(x) as u64) << i;
+        }
+        (hits != 0).then(|| hits.trailing_zeros() as u16)
+    }
+
     /// The grade index of the missing state.
     pub fn missing_grade(&self) -> u16 {
         self.bands.len() as u16 + self.missing_state
@@ -398,6 +434,9 @@ pub struct Program {
     pub(crate) enum_names: Vec<(String, Vec<String>)>,
     /// Names of the schema's kinds, for messages.
     pub(crate) kind_names: Vec<String>,
+    /// Per node: 1 + the id of its memo when it is a sub-expression
+    /// computed more than once per entity, else 0 (`eval/repeat.rs`).
+    pub(crate) repeats: Vec<u32>,
 }
 
 impl Program {

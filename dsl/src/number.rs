@@ -113,6 +113,16 @@ impl Number {
         Number { num: n, den: 1 }
     }
 
+    /// The same number, rebuilt from its two words (so that a copy reads
+    /// them one at a time: see `eval/batch.rs`).
+    #[inline(always)]
+    pub(crate) fn by_words(self) -> Number {
+        Number {
+            num: self.num,
+            den: self.den,
+        }
+    }
+
     /// `num / den`; `None` when `den` is zero.
     pub fn ratio(num: i64, den: i64) -> Option<Number> {
         if den == 0 {

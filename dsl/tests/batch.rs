@@ -268,6 +268,19 @@ derive c_measure for indicator: number =
 
 derive c_in for indicator: bool = indicator in indicator.plan.indicators
 
+fn share(i: indicator, y: year): number =
+    if y >= year then latest(i) / (i.target.value - 100) else actual(i, y)
+
+fn twice(x: number): number = x + x
+
+derive c_repeat for indicator: number =
+    if share(indicator, year) is missing then twice(share(indicator, year - 1))
+    else if year > 2021 then twice(share(indicator, year))
+    else share(indicator, year) - latest(indicator) / (indicator.target.value - 100)
+
+derive c_repeat_again for indicator: number =
+    twice(latest(indicator) / (indicator.target.value - 100)) + twice(share(indicator, year - 1))
+
 rule c_fails for indicator where indicator.direction == increase or indicator.c_logic {
     severity warning
     when indicator.c_div > 1 or latest(indicator) / (indicator.target.value - 100) < 0

@@ -261,6 +261,7 @@ pub(crate) fn check(
     c.lower_derives();
     c.order_derives();
     c.lower_rules(rules);
+    c.prog.find_repeats();
     (c.prog, c.errors)
 }
 

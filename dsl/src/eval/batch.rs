@@ -16,11 +16,18 @@
 //! scalar walk, with the lane's local slots and derived values.
 //!
 //! Reads of `this` that depend on nothing else (`this.a.b`, `latest(this)`)
-//! are memoised per batch, lane by lane ([`Memo`]): the derives of a group
-//! and the rules of a kind read the same few paths many times over (the
-//! functions of `rates` read `i.target.value` a dozen times), and [`Data`]
-//! answers do not change during an evaluation. A lane is read at most once
-//! per path, and only when it reaches a node that reads the path.
+//! are memoised per batch ([`Memo`]): the derives of a group and the rules
+//! of a kind read the same few paths many times over (the functions of
+//! `rates` read `i.target.value` a dozen times), and [`Data`] answers do not
+//! change during an evaluation. A path is read for every lane of the batch
+//! at its first read; `latest(this)` only for the lanes that reach it, once
+//! each. So are the sub-expressions that the checker's inlining copies
+//! (`Program::repeats`, `eval/repeat.rs`): each lane computes one at most
+//! once per batch, unless it failed there.
+//!
+//! Operands already kept in a column (a memoised path, a local) are read
+//! there rather than copied first, and nodes whose value is the same for
+//! every lane (`y >= year` where `y` is `year`) are computed once.
 //!
 //! **Invariant:** every handler writes `out[l]` for the selected lanes `l`
 //! only, so that the branches of an `if` can write into the same column.
@@ -131,23 +138,16 @@ impl Memo<'_> {
         self.valid[(l / 64) & (LANES / 64 - 1)] |= 1 << (l % 64);
     }
 
-    /// Marks the lanes `sel` valid (of `n` in the batch).
+    /// Marks the lanes `0..n` valid.
     #[inline]
-    fn set_valid_all(&mut self, sel: &[u8], n: usize) {
-        if sel.len() == n {
-            // Every lane `0..n`.
-            for (w, word) in self.valid.iter_mut().enumerate() {
-                let lanes = n.saturating_sub(w * 64).min(64);
-                *word |= if lanes == 64 {
-                    u64::MAX
-                } else {
-                    (1 << lanes) - 1
-                };
-            }
-        } else {
-            for &l in sel {
-                self.set_valid(lane(l));
-            }
+    fn set_valid_first(&mut self, n: usize) {
+        for (w, word) in self.valid.iter_mut().enumerate() {
+            let lanes = n.saturating_sub(w * 64).min(64);
+            *word |= if lanes == 64 {
+                u64::MAX
+            } else {
+                (1 << lanes) - 1
+            };
         }
     }
 
@@ -176,6 +176,11 @@ fn latest_key(series: SeriesFields, year: bool) -> u64 {
         | (series.list.0 as u64)
         | (series.year.0 as u64) << 16
         | (series.value.0 as u64) << 32
+}
+
+/// The memo key of repeated sub-expression `r` ([`Program::repeats`]).
+fn repeat_key(r: u32) -> u64 {
+    0x200 << 48 | r as u64
 }
 
 /// A new buffer of `LANES` copies of `x`, built on the heap (`Box::new` of
@@ -271,7 +276,22 @@ struct Bx<'a, 'l, D> {
     failed: bool,
 }
 
+/// A column that holds a node's values already ([`Program::source`]).
+#[derive(Clone, Copy)]
+enum Src {
+    Memo(usize),
+    Local(u16),
+}
+
 impl<'a, D: Data> Bx<'a, '_, D> {
+    #[inline(always)]
+    fn column(&self, src: Src) -> &Lanes<'a> {
+        match src {
+            Src::Memo(m) => &self.pool.memo[m].col,
+            Src::Local(s) => &self.locals[s as usize],
+        }
+    }
+
     #[cold]
     fn fail(&mut self, l: usize, f: Box<Fault>) -> Value<'a> {
         let slot = &mut self.faults[l & (LANES - 1)];
@@ -346,26 +366,30 @@ impl Program {
         };
         let mut locals: Vec<Box<Lanes<'a>>> = (0..slots).map(|_| pool.take()).collect();
         let mut scalar_locals = vec![Value::Missing(None); slots];
+        // One state for every batch of the call: it holds buffers of
+        // `LANES` entries, not worth building and dropping per batch.
+        let mut bx = Bx {
+            data,
+            year: ctx.year,
+            objs: [Obj::new(head.kind, 0); LANES],
+            n: 0,
+            locals: &mut locals,
+            scalar_locals: &mut scalar_locals,
+            pool: &mut pool,
+            group: &mut [],
+            count,
+            group_first: first.0,
+            ready: 0,
+            faults: [const { None }; LANES],
+            failed: false,
+        };
         for (objs, out) in objs.chunks(LANES).zip(out.chunks_mut(LANES * count)) {
             let n = objs.len();
-            pool.clear_memo();
-            let mut lanes = [Obj::new(head.kind, 0); LANES];
-            lanes[..n].copy_from_slice(objs);
-            let mut bx = Bx {
-                data,
-                year: ctx.year,
-                objs: lanes,
-                n,
-                locals: &mut locals,
-                scalar_locals: &mut scalar_locals,
-                pool: &mut pool,
-                group: out,
-                count,
-                group_first: first.0,
-                ready: 0,
-                faults: [const { None }; LANES],
-                failed: false,
-            };
+            bx.pool.clear_memo();
+            bx.objs[..n].copy_from_slice(objs);
+            bx.n = n;
+            bx.group = out;
+            bx.ready = 0;
             let sel = &ALL[..n];
             for (k, def) in defs.iter().enumerate() {
                 let mut col = bx.pool.take();
@@ -497,11 +521,83 @@ impl Program {
     }
 
     /// Evaluates node `n` for the lanes `sel` into `out` (those lanes only).
+    #[inline(always)]
+    fn bev<'a, D: Data>(
+        &'a self,
+        n: NodeId,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        match self.repeats.get(n.0 as usize) {
+            Some(&r) if r != 0 => self.bev_repeat(n, r, sel, out, bx),
+            _ => self.bev_node(n, sel, out, bx),
+        }
+    }
+
+    /// A sub-expression computed more than once per entity: from the
+    /// batch's memo for the lanes that computed it already, else computed
+    /// and kept (for the lanes where it did not fail: a failure is
+    /// reported where it happens, so it is computed again).
+    #[inline(never)]
+    fn bev_repeat<'a, D: Data>(
+        &'a self,
+        n: NodeId,
+        r: u32,
+        sel: &[u8],
+        out: &mut Lanes<'a>,
+        bx: &mut Bx<'a, '_, D>,
+    ) {
+        let m = bx.pool.memo(repeat_key(r));
+        let mut need = bx.pool.sel();
+        let memo = &bx.pool.memo[m];
+        for &l in sel {
+            let li = lane(l);
+            need.push_if(l, !memo.is_valid(li));
+            // Lanes not valid yet are written again below.
+            out[li] = memo.col[li];
+        }
+        if need.len > 0 {
+            self.bev_node(n, need.get(), out, bx);
+            let memo = &mut bx.pool.memo[m];
+            if bx.failed {
+                for &l in need.get() {
+                    let li = lane(l);
+                    if bx.faults[li].is_none() {
+                        memo.col[li] = out[li];
+                        memo.set_valid(li);
+                    }
+                }
+            } else {
+                // No lane failed: every one is kept, its bit set in a
+                // register word by word (the lanes are in order).
+                let (mut word, mut bits) = (usize::MAX, 0u64);
+                for &l in need.get() {
+                    let li = lane(l);
+                    memo.col[li] = out[li];
+                    if li / 64 != word {
+                        if word != usize::MAX {
+                            memo.valid[word & (LANES / 64 - 1)] |= bits;
+                        }
+                        (word, bits) = (li / 64, 0);
+                    }
+                    bits |= 1 << (li % 64);
+                }
+                if word != usize::MAX {
+                    memo.valid[word & (LANES / 64 - 1)] |= bits;
+                }
+            }
+        }
+        bx.pool.give_sel(need);
+    }
+
+    /// Evaluates node `n` for the lanes `sel` into `out` (those lanes only),
+    /// without looking at the memo of repeated sub-expressions.
     ///
     /// This recurses once per node: the handlers that need scratch space
     /// are out of line and take it from the pool, so that this frame stays
     /// small.
-    fn bev<'a, D: Data>(
+    fn bev_node<'a, D: Data>(
         &'a self,
         n: NodeId,
         sel: &[u8],
@@ -569,6 +665,17 @@ impl Program {
             Node::And(a, b) => self.bev_logic(false, *a, *b, sel, out, bx),
             Node::Or(a, b) => self.bev_logic(true, *a, *b, sel, out, bx),
             Node::Not(a) => {
+                if let Node::IsMissing(b) = self.node(*a) {
+                    if self.repeats.get(a.0 as usize).is_none_or(|r| *r == 0) {
+                        // `x is not missing`, in one pass.
+                        self.bev(*b, sel, out, bx);
+                        for &l in sel {
+                            let l = lane(l);
+                            out[l] = Value::Bool(!out[l].is_missing());
+                        }
+                        return;
+                    }
+                }
                 self.bev(*a, sel, out, bx);
                 for &l in sel {
                     let l = lane(l);
@@ -601,11 +708,12 @@ impl Program {
             Node::Let(slot, v, body) => {
                 let mut x = bx.pool.take();
                 self.bev(*v, sel, &mut x, bx);
-                let col = &mut bx.locals[*slot as usize];
-                for &l in sel {
-                    col[lane(l)] = x[lane(l)];
-                }
-                bx.pool.give(x);
+                // The column becomes the slot's: the lanes outside `sel`
+                // hold nothing there, and none reads it before binding it
+                // (a slot is read only in the body of the `let` that binds
+                // it, and the checker never binds it again inside).
+                let old = std::mem::replace(&mut bx.locals[*slot as usize], x);
+                bx.pool.give(old);
                 self.bev(*body, sel, out, bx);
             }
             Node::Call(f, args) => self.bev_call(n, *f, args, sel, out, bx),
@@ -614,9 +722,19 @@ impl Program {
             }
             Node::Grade(s, x) => {
                 self.bev(*x, sel, out, bx);
+                let Some(scale) = self.scales.get(s.0 as usize) else {
+                    for &l in sel {
+                        out[lane(l)] = Value::Missing(None);
+                    }
+                    return;
+                };
+                let missing = scale.missing_grade();
                 for &l in sel {
                     let l = lane(l);
-                    out[l] = self.grade(*s, out[l]);
+                    out[l] = match out[l] {
+                        Value::Num(x) => Value::Grade(*s, scale.band_of(x).unwrap_or(missing)),
+                        v => self.grade(*s, v),
+                    };
                 }
             }
             Node::Key
@@ -640,19 +758,7 @@ impl Program {
         bx: &mut Bx<'a, '_, D>,
     ) {
         // `this.a.b`: from the batch's memo.
-        let mut path = [f; 3];
-        let mut len = 1;
-        let mut at = o;
-        while let Node::Field(inner, g) = self.node(at) {
-            if len == path.len() {
-                break;
-            }
-            path[len] = *g;
-            len += 1;
-            at = *inner;
-        }
-        if matches!(self.node(at), Node::This) {
-            path[..len].reverse();
+        if let Some((path, len)) = self.this_path(o, f) {
             if self.memo_path(&path[..len], sel, Some(out), bx).is_some() {
                 return;
             }
@@ -660,108 +766,130 @@ impl Program {
         self.read_field(o, f, sel, out, bx);
     }
 
-    /// The memo of `this.path[0].path[1]…`, read for the lanes of `sel` not
-    /// in it yet, and copied to `out` for every lane of `sel` when given;
-    /// `None` when the path is too long to memoise.
+    /// Where the values of `n` are kept already for every lane, when they
+    /// are (a field of `this` in the batch's memo, a local in its slot):
+    /// an operation reads them there rather than from a copy.
+    #[inline]
+    fn source<'a, D: Data>(&'a self, n: NodeId, bx: &mut Bx<'a, '_, D>) -> Option<Src> {
+        match self.node(n) {
+            Node::Local(s) => Some(Src::Local(*s)),
+            Node::Field(o, f) => {
+                let (path, len) = self.this_path(*o, *f)?;
+                self.memo_path(&path[..len], &[], None, bx).map(Src::Memo)
+            }
+            _ => None,
+        }
+    }
+
+    /// The fields of `o.f` when `o` is `this` or `this.a…` (at most three
+    /// fields in all), outermost first.
+    #[inline]
+    fn this_path(&self, o: NodeId, f: FieldId) -> Option<([FieldId; 3], usize)> {
+        let mut path = [f; 3];
+        let mut len = 1;
+        let mut at = o;
+        while let Node::Field(inner, g) = self.node(at) {
+            if len == path.len() {
+                return None;
+            }
+            path[len] = *g;
+            len += 1;
+            at = *inner;
+        }
+        if !matches!(self.node(at), Node::This) {
+            return None;
+        }
+        path[..len].reverse();
+        Some((path, len))
+    }
+
+    /// The value of `n` when it is the same for every entity: a constant,
+    /// the year, a comparison of those (`y >= year` in a function called
+    /// with `year`).
+    fn uniform<'a>(&'a self, n: NodeId, year: i32) -> Option<Value<'a>> {
+        match self.node(n) {
+            Node::Const(c) => Some(c.as_value()),
+            Node::Year => Some(Value::Year(year)),
+            Node::Cmp(op, a, b) => {
+                let x = self.uniform(*a, year)?;
+                let y = self.uniform(*b, year)?;
+                Some(self.compare(*op, x, y))
+            }
+            _ => None,
+        }
+    }
+
+    /// The memo of `this.path[0].path[1]…`, read for every lane of the
+    /// batch at the first read, and copied to `out` for the lanes of `sel`
+    /// when given; `None` when the path is too long to memoise.
     fn memo_path<'a, D: Data>(
         &'a self,
         path: &[FieldId],
         sel: &[u8],
-        mut out: Option<&mut Lanes<'a>>,
+        out: Option<&mut Lanes<'a>>,
         bx: &mut Bx<'a, '_, D>,
     ) -> Option<usize> {
         let key = path_key(path)?;
         let m = bx.pool.memo(key);
         if bx.pool.memo[m].is_empty() {
-            // The first read of the path in this batch.
-            self.fill_path(m, path, sel, out, bx);
-            return Some(m);
+            self.fill_path(m, path, bx);
         }
-        let mut need = bx.pool.sel();
-        let memo = &bx.pool.memo[m];
-        for &l in sel {
-            let l8 = l;
-            let l = lane(l);
-            let valid = memo.is_valid(l);
-            need.push_if(l8, !valid);
-            if let Some(out) = out.as_deref_mut() {
-                // Lanes not valid yet are written again below.
-                out[l] = memo.col[l];
+        if let Some(out) = out {
+            let col = &bx.pool.memo[m].col;
+            for &l in sel {
+                out[lane(l)] = col[lane(l)];
             }
         }
-        if need.len > 0 {
-            self.fill_path(m, path, need.get(), out, bx);
-        }
-        bx.pool.give_sel(need);
         Some(m)
     }
 
-    /// Reads `this.path…` for the lanes `sel` into memo `m` (and `out`).
-    fn fill_path<'a, D: Data>(
-        &'a self,
-        m: usize,
-        path: &[FieldId],
-        sel: &[u8],
-        mut out: Option<&mut Lanes<'a>>,
-        bx: &mut Bx<'a, '_, D>,
-    ) {
+    /// Reads `this.path…` for every lane of the batch into memo `m`. Lanes
+    /// that never reach the read are read too: a field read cannot fail,
+    /// and one [`Data::fields`] call over the whole batch costs less than
+    /// tracking which lanes are read already at every later read.
+    fn fill_path<'a, D: Data>(&'a self, m: usize, path: &[FieldId], bx: &mut Bx<'a, '_, D>) {
         let Some((&f, prefix)) = path.split_last() else {
             return;
         };
+        let n = bx.n;
         // The column is taken out while the prefix is read (which may add
         // memos), and put back.
         let spare = bx.pool.take();
         let mut col = std::mem::replace(&mut bx.pool.memo[m].col, spare);
-        if prefix.is_empty() && sel.len() == bx.n {
-            // Every lane, in order.
-            let n = bx.n;
-            bx.data.fields(&bx.objs[..n], f, &mut col[..n]);
-            if let Some(out) = out {
-                out[..n].copy_from_slice(&col[..n]);
-            }
-        } else {
-            let mut objs = bx.pool.objs(bx.objs[0].kind);
-            let mut at = bx.pool.sel();
-            let p = match prefix.is_empty() {
-                true => None,
-                false => self.memo_path(prefix, sel, None, bx),
-            };
-            for &l in sel {
-                let li = lane(l);
-                let source = match p {
-                    None => Value::Obj(bx.objs[li]),
-                    Some(p) => bx.pool.memo[p].col[li],
-                };
-                let v = match source {
-                    Value::Obj(x) => {
-                        objs[at.len & (LANES - 1)] = x;
-                        at.push(l);
-                        continue;
+        match prefix.is_empty() {
+            true => bx.data.fields(&bx.objs[..n], f, &mut col[..n]),
+            false => {
+                let p = self.memo_path(prefix, &ALL[..n], None, bx);
+                let mut objs = bx.pool.objs(bx.objs[0].kind);
+                let mut at = bx.pool.sel();
+                for (l, &source) in ALL[..n].iter().zip(&bx.pool.memo[p.unwrap_or(0)].col[..n]) {
+                    match source {
+                        Value::Obj(x) => {
+                            objs[at.len & (LANES - 1)] = x;
+                            at.push(*l);
+                        }
+                        m @ Value::Missing(_) => col[lane(*l)] = m,
+                        _ => col[lane(*l)] = Value::Missing(None),
                     }
-                    m @ Value::Missing(_) => m,
-                    _ => Value::Missing(None),
-                };
-                col[li] = v;
-                if let Some(out) = out.as_deref_mut() {
-                    out[li] = v;
                 }
-            }
-            let k = at.get().len();
-            let mut vals = bx.pool.take();
-            bx.data.fields(&objs[..k], f, &mut vals[..k]);
-            for (&l, v) in at.get().iter().zip(vals.iter()) {
-                col[lane(l)] = *v;
-                if let Some(out) = out.as_deref_mut() {
-                    out[lane(l)] = *v;
+                let k = at.get().len();
+                if k == n {
+                    bx.data.fields(&objs[..n], f, &mut col[..n]);
+                } else {
+                    let mut vals = bx.pool.take();
+                    bx.data.fields(&objs[..k], f, &mut vals[..k]);
+                    for (&l, v) in at.get().iter().zip(vals.iter()) {
+                        col[lane(l)] = *v;
+                    }
+                    bx.pool.give(vals);
                 }
+                bx.pool.give_sel(at);
+                bx.pool.give_objs(objs);
             }
-            bx.pool.give(vals);
-            bx.pool.give_sel(at);
-            bx.pool.give_objs(objs);
         }
         let memo = &mut bx.pool.memo[m];
         let spare = std::mem::replace(&mut memo.col, col);
-        memo.set_valid_all(sel, bx.n);
+        memo.set_valid_first(n);
         bx.pool.give(spare);
     }
 
@@ -868,40 +996,58 @@ impl Program {
         out: &mut Lanes<'a>,
         bx: &mut Bx<'a, '_, D>,
     ) {
-        self.bev(a, sel, out, bx);
-        if let Node::Const(c) = self.node(b) {
+        if let Some(y) = self.uniform(b, bx.year) {
+            if let Some(x) = self.uniform(a, bx.year) {
+                let v = self.compare(op, x, y);
+                for &l in sel {
+                    out[lane(l)] = v;
+                }
+                return;
+            }
             // Against a constant (`x >= 90%`, `d == increase`): its type is
             // known once; the general comparison only for lanes of another
             // type (missing ones).
-            let y = c.as_value();
-            match y {
-                Value::Num(k) => {
-                    for &l in sel {
-                        let l = lane(l);
-                        out[l] = match out[l] {
-                            Value::Num(x) => Value::Bool(cmp_num(op, x, k)),
-                            x => self.compare(op, x, y),
-                        };
+            let src = self.source(a, bx);
+            if src.is_none() {
+                self.bev(a, sel, out, bx);
+            }
+            macro_rules! each {
+                (|$x:ident| $e:expr) => {
+                    match src {
+                        Some(src) => {
+                            let col = bx.column(src);
+                            for &l in sel {
+                                let l = lane(l);
+                                let $x = col[l];
+                                out[l] = $e;
+                            }
+                        }
+                        None => {
+                            for &l in sel {
+                                let l = lane(l);
+                                let $x = out[l];
+                                out[l] = $e;
+                            }
+                        }
                     }
-                }
+                };
+            }
+            match y {
+                Value::Num(k) => each!(|x| match x {
+                    Value::Num(x) => Value::Bool(cmp_num(op, x, k)),
+                    x => self.compare(op, x, y),
+                }),
                 Value::Enum(e, k) if matches!(op, Cmp::Eq | Cmp::Ne) => {
                     let eq = op == Cmp::Eq;
-                    for &l in sel {
-                        let l = lane(l);
-                        out[l] = match out[l] {
-                            Value::Enum(f, x) => Value::Bool((f == e && x == k) == eq),
-                            x => self.compare(op, x, y),
-                        };
-                    }
+                    each!(|x| match x {
+                        Value::Enum(f, x) => Value::Bool((f == e && x == k) == eq),
+                        x => self.compare(op, x, y),
+                    })
                 }
-                _ => {
-                    for &l in sel {
-                        let l = lane(l);
-                        out[l] = self.compare(op, out[l], y);
-                    }
-                }
+                _ => each!(|x| self.compare(op, x, y)),
             }
         } else {
+            self.bev(a, sel, out, bx);
             let mut y = bx.pool.take();
             self.bev(b, sel, &mut y, bx);
             for &l in sel {
@@ -924,23 +1070,45 @@ impl Program {
         out: &mut Lanes<'a>,
         bx: &mut Bx<'a, '_, D>,
     ) {
-        self.bev(a, sel, out, bx);
         let mut rest = bx.pool.sel();
-        for &l in sel {
-            rest.push_if(l, !matches!(out[lane(l)], Value::Bool(x) if x == decides));
+        match self.source(a, bx) {
+            Some(src) => {
+                let col = bx.column(src);
+                for &l in sel {
+                    let li = lane(l);
+                    out[li] = col[li];
+                    rest.push_if(l, !matches!(&col[li], Value::Bool(x) if *x == decides));
+                }
+            }
+            None => {
+                self.bev(a, sel, out, bx);
+                for &l in sel {
+                    rest.push_if(l, !matches!(out[lane(l)], Value::Bool(x) if x == decides));
+                }
+            }
         }
         if rest.len > 0 {
-            let mut y = bx.pool.take();
-            self.bev(b, rest.get(), &mut y, bx);
-            for &l in rest.get() {
-                let l = lane(l);
-                out[l] = match (out[l], y[l]) {
-                    (_, Value::Bool(x)) if x == decides => Value::Bool(decides),
-                    (Value::Bool(x), Value::Bool(y)) if x == y => Value::Bool(x),
-                    (x, y) => first_missing(x, y),
+            macro_rules! combine {
+                ($y:expr) => {
+                    for &l in rest.get() {
+                        let l = lane(l);
+                        out[l] = match (out[l], $y[l]) {
+                            (_, Value::Bool(y)) if y == decides => Value::Bool(decides),
+                            (Value::Bool(x), Value::Bool(y)) if x == y => Value::Bool(x),
+                            (x, y) => first_missing(x, y),
+                        };
+                    }
                 };
             }
-            bx.pool.give(y);
+            match self.source(b, bx) {
+                Some(src) => combine!(bx.column(src)),
+                None => {
+                    let mut y = bx.pool.take();
+                    self.bev(b, rest.get(), &mut y, bx);
+                    combine!(y);
+                    bx.pool.give(y);
+                }
+            }
         }
         bx.pool.give_sel(rest);
     }
@@ -955,6 +1123,19 @@ impl Program {
         out: &mut Lanes<'a>,
         bx: &mut Bx<'a, '_, D>,
     ) {
+        if let Some(v) = self.uniform(c, bx.year) {
+            // Every lane takes the same branch.
+            let v = match v {
+                Value::Bool(true) => return self.bev(t, sel, out, bx),
+                Value::Bool(false) => return self.bev(e, sel, out, bx),
+                m @ Value::Missing(_) => m,
+                _ => Value::Missing(None),
+            };
+            for &l in sel {
+                out[lane(l)] = v;
+            }
+            return;
+        }
         self.bev(c, sel, out, bx);
         let (mut then, mut other) = (bx.pool.sel(), bx.pool.sel());
         for &l in sel {
@@ -1019,6 +1200,42 @@ impl Program {
                 _ => self.bev(*a, sel, &mut c, bx),
             }
         }
+        // `abs`, `min` and `max` of numbers (the maintain band) without the
+        // general call; other values and failures as the scalar walk.
+        match (f, args.len()) {
+            (Builtin::Abs, 1) => {
+                for &l in sel {
+                    let l = lane(l);
+                    let x = out[l];
+                    out[l] = match x {
+                        Value::Num(v) => match v.abs() {
+                            Ok(v) => Value::Num(v),
+                            Err(_) => self.call_lane(f, x, Value::Missing(None), n, l, bx),
+                        },
+                        x => self.call_lane(f, x, Value::Missing(None), n, l, bx),
+                    };
+                }
+                bx.pool.give(c);
+                bx.pool.give(b);
+                return;
+            }
+            (Builtin::Min | Builtin::Max, 2) => {
+                let min = f == Builtin::Min;
+                for &l in sel {
+                    let l = lane(l);
+                    out[l] = match (out[l], b[l]) {
+                        (Value::Num(x), Value::Num(y)) => {
+                            Value::Num(if min { x.min(y) } else { x.max(y) })
+                        }
+                        (x, y) => self.call_lane(f, x, y, n, l, bx),
+                    };
+                }
+                bx.pool.give(c);
+                bx.pool.give(b);
+                return;
+            }
+            _ => {}
+        }
         for &l in sel {
             let l = lane(l);
             let x = if args.is_empty() {
@@ -1057,15 +1274,22 @@ impl Program {
             let memo = &mut bx.pool.memo[m];
             for &l in sel {
                 let l = lane(l);
-                if !memo.is_valid(l) {
-                    memo.col[l] = match bx.data.latest(bx.objs[l], fields, bx.year) {
-                        Ok((y, _)) if year => Value::Year(y),
-                        Ok((_, v)) => v,
-                        Err(reason) => Value::Missing(reason),
-                    };
-                    memo.set_valid(l);
+                if memo.is_valid(l) {
+                    out[l] = memo.col[l];
+                    continue;
                 }
-                out[l] = memo.col[l];
+                // Both columns are written from the value in registers:
+                // reading back the slot just written, or the answer as one
+                // 16-byte load, stalls on store forwarding.
+                let v = match bx.data.latest(bx.objs[l], fields, bx.year) {
+                    Ok((y, _)) if year => Value::Year(y),
+                    Ok((_, Value::Num(x))) => Value::Num(x.by_words()),
+                    Ok((_, v)) => v,
+                    Err(reason) => Value::Missing(reason),
+                };
+                memo.col[l] = v;
+                out[l] = v;
+                memo.set_valid(l);
             }
             return;
         }
@@ -1082,6 +1306,23 @@ impl Program {
                 m @ Value::Missing(_) => m,
                 _ => Value::Missing(None),
             };
+        }
+    }
+
+    /// Built-in `f` on one lane as the scalar walk computes it.
+    #[inline(never)]
+    fn call_lane<'a, D: Data>(
+        &'a self,
+        f: Builtin,
+        x: Value<'a>,
+        y: Value<'a>,
+        n: NodeId,
+        l: usize,
+        bx: &mut Bx<'a, '_, D>,
+    ) -> Value<'a> {
+        match apply_builtin(f, x, y, n, bx.data, bx.year) {
+            Ok(v) => v,
+            Err(fault) => bx.fail(l, fault),
         }
     }
 
