@@ -6,10 +6,22 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=rules");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    // Read at run time: a build script compiled once may be run for another
+    // checkout sharing the target directory.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("rules");
+    // A binary without its standard packs would fail on every plan
+    // repository: no rules directory is a build error, not an empty list.
     let mut packs: Vec<_> = std::fs::read_dir(&root)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot read the standard rule packs in {}: {e}",
+                root.display()
+            )
+        })
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
     packs.sort();
     let mut out = String::from("/// A rule file: (file name, source).\n");
     out.push_str("pub type RuleFile = (&'static str, &'static str);\n");
