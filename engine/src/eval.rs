@@ -10,6 +10,7 @@
 //! This module reads no files and renders nothing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use hyoka_dsl::{Ctx, Key, Obj, OwnedValue, Program, RuleId, RuntimeError, Scope, Value};
 use rayon::prelude::*;
@@ -65,6 +66,7 @@ pub fn evaluate<'c>(
     let ctx = Ctx { year };
     let mut data = CorpusData::new(corpus, schema);
     let mut failures = Vec::new();
+    let texts = RuleTexts::of(program);
 
     // Derives, a group at a time in dependency order (the derives of a
     // group read each other only on the same entity): each group in
@@ -137,6 +139,7 @@ pub fn evaluate<'c>(
                         match program.eval_rule(r, obj, &data, &ctx) {
                             Ok(Some(firing)) => found.push(finding(
                                 program,
+                                &texts,
                                 r,
                                 &data,
                                 obj,
@@ -175,6 +178,7 @@ pub fn evaluate<'c>(
                         fired.map(|firing| {
                             finding(
                                 program,
+                                &texts,
                                 r,
                                 &data,
                                 members[0],
@@ -274,8 +278,33 @@ where
     (groups, errors)
 }
 
+/// A rule's texts, made once and shared by its findings.
+struct RuleTexts {
+    id: Arc<str>,
+    title: Option<Arc<str>>,
+    help: Option<Arc<str>>,
+    suggest: Option<Arc<str>>,
+}
+
+impl RuleTexts {
+    fn of(program: &Program) -> Vec<RuleTexts> {
+        program
+            .rules()
+            .iter()
+            .map(|rule| RuleTexts {
+                id: rule.qualified_id().into(),
+                title: rule.title.as_deref().map(Arc::from),
+                help: rule.help.as_deref().map(Arc::from),
+                suggest: rule.suggest.as_deref().map(Arc::from),
+            })
+            .collect()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn finding(
     program: &Program,
+    texts: &[RuleTexts],
     r: RuleId,
     data: &CorpusData<'_>,
     obj: Obj,
@@ -284,6 +313,7 @@ fn finding(
     message: String,
 ) -> Finding {
     let rule = &program.rules()[r.0 as usize];
+    let texts = &texts[r.0 as usize];
     let entity = EntityRef::of(data, obj);
     let mut places: Vec<(Span, String)> = Vec::new();
     if members.is_empty() {
@@ -295,12 +325,12 @@ fn finding(
         }
     }
     Finding {
-        rule: rule.qualified_id(),
+        rule: texts.id.clone(),
         severity: rule.severity.into(),
-        title: rule.title.clone(),
+        title: texts.title.clone(),
         message,
-        help: rule.help.clone(),
-        suggest: rule.suggest.clone(),
+        help: texts.help.clone(),
+        suggest: texts.suggest.clone(),
         entity,
         entity_name: describe(data.corpus, data.schema, obj),
         members: members.iter().map(|&m| EntityRef::of(data, m)).collect(),

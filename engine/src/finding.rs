@@ -2,6 +2,8 @@
 //! files it concerns. Data only; rendering them is the job of the
 //! diagnostics and report code.
 
+use std::sync::Arc;
+
 use hyoka_dsl::Obj;
 
 use crate::data::CorpusData;
@@ -106,14 +108,15 @@ impl EntityRef {
 /// What a rule found.
 #[derive(Clone, Debug)]
 pub struct Finding {
-    /// `PACK.ID`.
-    pub rule: String,
+    /// `PACK.ID`. The rule's texts are shared by all its findings (a
+    /// national corpus has hundreds of thousands of findings of few rules).
+    pub rule: Arc<str>,
     pub severity: Severity,
-    pub title: Option<String>,
+    pub title: Option<Arc<str>>,
     pub message: String,
-    pub help: Option<String>,
+    pub help: Option<Arc<str>>,
     /// A suggested review outcome (拡充 … 完了), for review rules.
-    pub suggest: Option<String>,
+    pub suggest: Option<Arc<str>>,
     /// The entity (for a group rule: its first member).
     pub entity: EntityRef,
     /// `plan-id / entity-id`.
@@ -146,7 +149,7 @@ impl Finding {
     pub fn fingerprint(&self, corpus: &Corpus) -> String {
         use sha2::{Digest, Sha256};
         let id = |e: &EntityRef| format!("{}/{}", e.plan_id(corpus), e.id(corpus));
-        let mut parts: Vec<String> = vec!["hyoka-finding-v1".into(), self.rule.clone()];
+        let mut parts: Vec<String> = vec!["hyoka-finding-v1".into(), self.rule.to_string()];
         match &self.key {
             Some(key) => {
                 let mut members: Vec<String> = self.members.iter().map(id).collect();
@@ -163,11 +166,11 @@ impl Finding {
     /// A diagnostic pointing at every place the finding concerns (places in
     /// other files become related notes).
     pub fn to_diagnostic(&self, corpus: &Corpus) -> PlanDiagnostic {
-        let mut d = PlanDiagnostic::new(self.rule.clone(), self.severity, self.message.clone());
+        let mut d = PlanDiagnostic::new(&*self.rule, self.severity, self.message.clone());
         for (span, label) in &self.places {
             d = d.at(corpus, *span, label.clone());
         }
-        let mut help = self.help.clone();
+        let mut help = self.help.as_deref().map(String::from);
         if let Some(s) = &self.suggest {
             let line = format!("suggested review outcome: {s}");
             help = Some(match help {

@@ -1116,7 +1116,7 @@ fn check_findings(
         let candidates: Vec<usize> = findings
             .iter()
             .enumerate()
-            .filter(|(_, f)| f.rule == exp.rule && concerns(f, data, obj))
+            .filter(|(_, f)| *f.rule == *exp.rule && concerns(f, data, obj))
             .map(|(i, _)| i)
             .collect();
         let fits = |f: &Finding| {
@@ -1154,7 +1154,7 @@ fn check_findings(
                     None => {
                         let elsewhere: Vec<String> = findings
                             .iter()
-                            .filter(|f| f.rule == exp.rule)
+                            .filter(|f| *f.rule == *exp.rule)
                             .map(|f| finding_entity(f, corpus))
                             .collect();
                         if elsewhere.is_empty() {
@@ -1178,7 +1178,7 @@ fn check_findings(
     }
     for rule in &only_rules {
         for (i, f) in findings.iter().enumerate() {
-            if &f.rule == rule && !matched[i] {
+            if *f.rule == **rule && !matched[i] {
                 result.failures.push(Failure::UnexpectedFinding {
                     rule: rule.clone(),
                     entity: finding_entity(f, corpus),
@@ -1212,7 +1212,7 @@ fn check_findings(
             None => None,
         };
         for f in findings {
-            if f.rule == nf.rule && obj.is_none_or(|o| concerns(f, data, o)) {
+            if *f.rule == *nf.rule && obj.is_none_or(|o| concerns(f, data, o)) {
                 result.failures.push(Failure::UnexpectedFinding {
                     rule: nf.rule.clone(),
                     entity: finding_entity(f, corpus),
@@ -1272,7 +1272,7 @@ fn observe(
     for (i, rule) in program.rules().iter().enumerate() {
         let r = hyoka_dsl::RuleId(i as u32);
         let id = rule.qualified_id();
-        let fired: Vec<&Finding> = findings.iter().filter(|f| f.rule == id).collect();
+        let fired: Vec<&Finding> = findings.iter().filter(|f| *f.rule == *id).collect();
         if !fired.is_empty() {
             seen.items.insert((CoverageKind::RuleFired, id.clone()));
             seen.evaluated.insert(id.clone());

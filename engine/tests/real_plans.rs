@@ -225,7 +225,7 @@ fn a_shared_indicator_with_different_targets_is_one_finding_in_both_files() {
     let linked: Vec<_> = e
         .findings
         .iter()
-        .filter(|f| f.rule == "consistency.linked_targets_differ")
+        .filter(|f| &*f.rule == "consistency.linked_targets_differ")
         .collect();
     assert_eq!(linked.len(), 1, "{:#?}", e.findings);
     let files: Vec<u32> = linked[0].places.iter().map(|(s, _)| s.file).collect();
@@ -242,7 +242,7 @@ fn a_shared_indicator_with_different_targets_is_one_finding_in_both_files() {
     assert!(!e
         .findings
         .iter()
-        .any(|f| f.rule == "consistency.linked_targets_differ"));
+        .any(|f| &*f.rule == "consistency.linked_targets_differ"));
 
     // The same target: no finding.
     let (a, b) = shared(150, 150, "");
@@ -251,7 +251,7 @@ fn a_shared_indicator_with_different_targets_is_one_finding_in_both_files() {
     assert!(!e
         .findings
         .iter()
-        .any(|f| f.rule == "consistency.linked_targets_differ"));
+        .any(|f| &*f.rule == "consistency.linked_targets_differ"));
 }
 
 #[test]

@@ -369,7 +369,7 @@ fn snapshot(side: &Side<'_>, values: &[&str]) -> Snapshot {
         });
         snap.findings.push(FindingRef {
             fingerprint: f.fingerprint(c),
-            rule: f.rule.clone(),
+            rule: f.rule.to_string(),
             severity: f.severity.as_str(),
             entity: format!("{}/{}", f.entity.plan_id(c), f.entity.id(c)),
             message: f.message.clone(),

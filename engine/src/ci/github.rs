@@ -89,7 +89,7 @@ pub fn render(o: &Outcome<'_>, show: Severity) -> String {
         }
         let title = match &f.title {
             Some(t) => format!("{} ({t})", f.rule),
-            None => f.rule.clone(),
+            None => f.rule.to_string(),
         };
         line(&mut out, f.severity, o.places(f).first(), &title, &message);
     }

@@ -120,7 +120,7 @@ fn suites(o: &Outcome<'_>) -> Vec<Suite> {
             .map(|p| p.file.clone())
             .unwrap_or_default();
         by_file
-            .entry((file, r.finding.rule.clone()))
+            .entry((file, r.finding.rule.to_string()))
             .or_default()
             .push(r);
     }

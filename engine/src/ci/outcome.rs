@@ -430,10 +430,10 @@ impl<'a> Outcome<'a> {
             if r.status == Status::Waived || r.finding.severity > show {
                 continue;
             }
-            let n = per_rule.entry(r.finding.rule.as_str()).or_default();
+            let n = per_rule.entry(&*r.finding.rule).or_default();
             *n += 1;
             if max_per_rule > 0 && *n > max_per_rule {
-                *left_out.entry(r.finding.rule.clone()).or_default() += 1;
+                *left_out.entry(r.finding.rule.to_string()).or_default() += 1;
                 continue;
             }
             let mut d = r.finding.to_diagnostic(self.corpus);

@@ -209,7 +209,7 @@ pub fn render(o: &Outcome<'_>) -> String {
             "message": { "text": text },
             "partialFingerprints": { FINGERPRINT_KEY: r.fingerprint },
         });
-        if let Some(&i) = index.get(&f.rule) {
+        if let Some(&i) = index.get(&*f.rule) {
             result["ruleIndex"] = json!(i);
         }
         if let Some(first) = places.first() {

@@ -87,7 +87,7 @@ impl Waiver {
     /// Whether the waiver is about `finding` (whose fingerprint is
     /// `fingerprint`). For a group finding, naming any member is enough.
     pub fn matches(&self, finding: &Finding, fingerprint: &str, corpus: &Corpus) -> bool {
-        if self.rule != finding.rule {
+        if *self.rule != *finding.rule {
             return false;
         }
         match &self.target {

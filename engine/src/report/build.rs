@@ -714,11 +714,11 @@ impl Reader<'_, '_> {
 
     fn finding_item(&self, f: &Finding) -> FindingItem {
         FindingItem {
-            rule: f.rule.clone(),
+            rule: f.rule.to_string(),
             severity: f.severity.as_str().to_string(),
-            title: f.title.clone(),
+            title: f.title.as_deref().map(String::from),
             message: f.message.clone(),
-            suggest: f.suggest.clone(),
+            suggest: f.suggest.as_deref().map(String::from),
             entity: f.entity_name.clone(),
             location: self.location(f),
         }
@@ -754,10 +754,10 @@ impl Reader<'_, '_> {
         }
         for f in self.ev.findings.iter().filter(|f| f.suggest.is_none()) {
             groups[f.severity as usize]
-                .entry(f.rule.clone())
+                .entry(f.rule.to_string())
                 .or_insert_with(|| RuleFindings {
-                    rule: f.rule.clone(),
-                    title: f.title.clone(),
+                    rule: f.rule.to_string(),
+                    title: f.title.as_deref().map(String::from),
                     items: Vec::new(),
                 })
                 .items
