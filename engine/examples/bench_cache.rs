@@ -84,6 +84,13 @@ fn size_of_dir(dir: &Path) -> (u64, usize) {
     (bytes, files)
 }
 
+/// Loads through `cache` and records what the cache did.
+fn load_through(paths: &[PathBuf], cache: &Cache, last: &mut Option<CacheStats>) -> Loaded {
+    let loaded = load::load_with(paths, &LoadOptions { cache: Some(cache) });
+    *last = Some(cache.stats());
+    loaded
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut corpus = None;
@@ -179,14 +186,7 @@ fn main() {
         let _ = std::fs::remove_dir_all(&cache_dir);
         let (t, fp) = time(&mut || {
             let cache = Cache::open(&cache_dir).expect("cache directory");
-            let l = load::load_with(
-                &paths,
-                &LoadOptions {
-                    cache: Some(&cache),
-                },
-            );
-            last = Some(cache.stats());
-            l
+            load_through(&paths, &cache, &mut last)
         });
         assert_eq!(fp, expected, "cold");
         best.add(t);
@@ -198,14 +198,7 @@ fn main() {
     for _ in 0..runs {
         let (t, fp) = time(&mut || {
             let cache = Cache::open(&cache_dir).expect("cache directory");
-            let l = load::load_with(
-                &paths,
-                &LoadOptions {
-                    cache: Some(&cache),
-                },
-            );
-            last = Some(cache.stats());
-            l
+            load_through(&paths, &cache, &mut last)
         });
         assert_eq!(fp, expected, "warm");
         best.add(t);
@@ -222,16 +215,7 @@ fn main() {
     for _ in 0..runs {
         let cache = Cache::open(&cache_dir).expect("cache directory");
         std::fs::remove_file(cache.entry_path(&one)).expect("the entry exists");
-        let (t, fp) = time(&mut || {
-            let l = load::load_with(
-                &paths,
-                &LoadOptions {
-                    cache: Some(&cache),
-                },
-            );
-            last = Some(cache.stats());
-            l
-        });
+        let (t, fp) = time(&mut || load_through(&paths, &cache, &mut last));
         assert_eq!(fp, expected, "one changed");
         best.add(t);
     }
