@@ -16,6 +16,7 @@ use hyoka_dsl::{Ctx, Key, Obj, OwnedValue, Program, RuleId, RuntimeError, Scope,
 use rayon::prelude::*;
 
 use crate::data::{describe, CorpusData};
+use crate::diagnostic::Severity;
 use crate::finding::{EntityRef, Finding};
 use crate::model::{Corpus, Span};
 use crate::schema::PlanSchema;
@@ -138,9 +139,7 @@ pub fn evaluate<'c>(
                     for (&r, _) in rules.iter().zip(candidates).filter(|(_, c)| **c) {
                         match program.eval_rule(r, obj, &data, &ctx) {
                             Ok(Some(firing)) => found.push(finding(
-                                program,
-                                &texts,
-                                r,
+                                &texts[r.0 as usize],
                                 &data,
                                 obj,
                                 &[],
@@ -177,9 +176,7 @@ pub fn evaluate<'c>(
                     .map(|fired| {
                         fired.map(|firing| {
                             finding(
-                                program,
-                                &texts,
-                                r,
+                                &texts[r.0 as usize],
                                 &data,
                                 members[0],
                                 members,
@@ -278,9 +275,10 @@ where
     (groups, errors)
 }
 
-/// A rule's texts, made once and shared by its findings.
+/// What a rule's findings say of the rule, made once and shared by them.
 struct RuleTexts {
     id: Arc<str>,
+    severity: Severity,
     title: Option<Arc<str>>,
     help: Option<Arc<str>>,
     suggest: Option<Arc<str>>,
@@ -293,6 +291,7 @@ impl RuleTexts {
             .iter()
             .map(|rule| RuleTexts {
                 id: rule.qualified_id().into(),
+                severity: rule.severity.into(),
                 title: rule.title.as_deref().map(Arc::from),
                 help: rule.help.as_deref().map(Arc::from),
                 suggest: rule.suggest.as_deref().map(Arc::from),
@@ -301,19 +300,14 @@ impl RuleTexts {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn finding(
-    program: &Program,
-    texts: &[RuleTexts],
-    r: RuleId,
+    texts: &RuleTexts,
     data: &CorpusData<'_>,
     obj: Obj,
     members: &[Obj],
     key: Option<String>,
     message: String,
 ) -> Finding {
-    let rule = &program.rules()[r.0 as usize];
-    let texts = &texts[r.0 as usize];
     let entity = EntityRef::of(data, obj);
     let mut places: Vec<(Span, String)> = Vec::new();
     if members.is_empty() {
@@ -326,7 +320,7 @@ fn finding(
     }
     Finding {
         rule: texts.id.clone(),
-        severity: rule.severity.into(),
+        severity: texts.severity,
         title: texts.title.clone(),
         message,
         help: texts.help.clone(),
