@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod alloc;
 mod cmd;
 mod output;
 mod setup;
@@ -39,6 +40,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    alloc::tune();
     let cli = Cli::parse();
     match cli.command {
         Command::Check(a) => cmd::check::run(a),
