@@ -732,23 +732,35 @@ impl<'a> Reader<'a> {
                 draft.externals.push(e);
             }
         }
-        for (key, level) in [
+        // Sized up front: grown one push at a time, the tables of a
+        // national corpus would carry a third of their size in spare room
+        // until the corpus is built.
+        let levels = [
             ("goal", Level::Goal),
             ("policy", Level::Policy),
             ("measure", Level::Measure),
-        ] {
-            for v in self.array_of_tables(&top, key) {
+        ]
+        .map(|(key, level)| (key, level, self.array_of_tables(&top, key)));
+        draft
+            .nodes
+            .reserve_exact(levels.iter().map(|(_, _, tables)| tables.len()).sum());
+        for (key, level, tables) in levels {
+            for v in tables {
                 if let Some(n) = self.node(v, key, level) {
                     draft.nodes.push(n);
                 }
             }
         }
-        for v in self.array_of_tables(&top, "project") {
+        let projects = self.array_of_tables(&top, "project");
+        draft.projects.reserve_exact(projects.len());
+        for v in projects {
             if let Some(p) = self.project(v) {
                 draft.projects.push(p);
             }
         }
-        for v in self.array_of_tables(&top, "indicator") {
+        let indicators = self.array_of_tables(&top, "indicator");
+        draft.indicators.reserve_exact(indicators.len());
+        for v in indicators {
             if let Some(i) = self.indicator(v) {
                 draft.indicators.push(i);
             }
@@ -1162,8 +1174,9 @@ impl<'a> Reader<'a> {
             Some(b) => self.observation(b, "`baseline` of `[[indicator]]`"),
             None => None,
         };
-        let mut actuals = Vec::new();
-        for a in self.array(&t, "actuals") {
+        let written = self.array(&t, "actuals");
+        let mut actuals = Vec::with_capacity(written.len());
+        for a in written {
             if let Some(o) = self.observation(a, "an entry of `actuals`") {
                 actuals.push(o);
             }
