@@ -86,6 +86,7 @@ pub fn load_plans(paths: &[PathBuf], opts: &CacheOptions) -> (hyoka_engine::Load
             cache: cache.as_ref(),
         },
     );
+    crate::alloc::release_free_memory();
     if let Some(cache) = &cache {
         if let Some(e) = cache.take_write_error() {
             notes.push_str(&format!(
