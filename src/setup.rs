@@ -94,6 +94,7 @@ pub fn load_plans(paths: &[PathBuf], opts: &CacheOptions) -> (hyoka_engine::Load
             ));
         }
     }
+    let pruned = cache.as_ref().and_then(Cache::prune);
     if opts.verbose {
         match &cache {
             Some(cache) => notes.push_str(&format!(
@@ -102,6 +103,9 @@ pub fn load_plans(paths: &[PathBuf], opts: &CacheOptions) -> (hyoka_engine::Load
                 cache.stats()
             )),
             None => notes.push_str("plan cache: off\n"),
+        }
+        if let Some(pruned) = pruned {
+            notes.push_str(&format!("plan cache pruned: {pruned}\n"));
         }
     }
     (loaded, notes)

@@ -15,6 +15,12 @@
 //! (other runs at the same time included) see a whole entry or none.
 //! Deleting the directory at any time only costs the next run its hits.
 //!
+//! The directory does not grow without bound: a hit refreshes its entry's
+//! modification time (at most once a day), and [`Cache::prune`], run at most
+//! once a day, removes the entries no run has used for [`MAX_UNUSED`] —
+//! those of earlier hyoka versions and of file texts that are gone — and
+//! the temporary files of runs that were killed while writing.
+//!
 //! Only drafts read without any diagnostic are stored: a file with problems
 //! is parsed on every run, so its diagnostics are always those of the
 //! reader in use, with their text and labels.
@@ -25,6 +31,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use serde::de::Error as _;
 use serde::ser::Error as _;
@@ -66,6 +73,22 @@ const _: () = assert!(VERSION.len() <= u8::MAX as usize);
 
 /// magic, format, key, version length, version, payload length, checksum.
 const HEADER_LEN: usize = 8 + 4 + 16 + 1 + VERSION.len() + 8 + 8;
+
+/// Entries that no run has read or written for this long are removed.
+pub const MAX_UNUSED: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// A hit refreshes its entry's time when it is older than this, so a
+/// re-run does not write to every entry it reads.
+const REFRESH_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// [`Cache::prune`] looks at the directory at most this often.
+const PRUNE_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A temporary file this old belongs to a run that was killed.
+const STALE_TEMPORARY: Duration = Duration::from_secs(60 * 60);
+
+/// The file in the cache root whose time says when it was last pruned.
+const PRUNED_MARKER: &str = ".last-prune";
 
 /// What a cache did, for `-v` and for tests. `hits + misses` is the number
 /// of files read (those that are not UTF-8 are not counted).
@@ -189,7 +212,7 @@ impl Cache {
     ) -> FileDraft {
         let key = key(&source.text);
         let path = self.path_of(key);
-        match fs::read(&path) {
+        match read_entry(&path) {
             Ok(bytes) => match decode(&bytes, key, file, source.text.len()) {
                 Ok(draft) => {
                     self.hits.fetch_add(1, Ordering::Relaxed);
@@ -251,6 +274,131 @@ impl Cache {
             }
         }
     }
+}
+
+/// What [`Cache::prune`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PruneStats {
+    /// Entries no run had used for [`MAX_UNUSED`].
+    pub entries: usize,
+    /// Temporary files left by killed runs.
+    pub temporary: usize,
+    /// Bytes freed.
+    pub bytes: u64,
+}
+
+impl std::fmt::Display for PruneStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} unused entries and {} temporary files removed ({:.1} MB)",
+            self.entries,
+            self.temporary,
+            self.bytes as f64 / 1e6
+        )
+    }
+}
+
+impl Cache {
+    /// Removes what no run needs any more, at most once every day: entries
+    /// (of every format and version under the root) unused for
+    /// [`MAX_UNUSED`], and temporary files older than an hour. `None` when
+    /// the directory was pruned less than a day ago. Best effort: what
+    /// cannot be removed stays, and the next prune tries again.
+    pub fn prune(&self) -> Option<PruneStats> {
+        self.prune_at(SystemTime::now())
+    }
+
+    fn prune_at(&self, now: SystemTime) -> Option<PruneStats> {
+        let marker = self.root.join(PRUNED_MARKER);
+        if let Ok(last) = fs::metadata(&marker).and_then(|m| m.modified()) {
+            if now.duration_since(last).is_ok_and(|age| age < PRUNE_EVERY) {
+                return None;
+            }
+        }
+        // Marked first: two runs starting together do not both walk it.
+        let marked = fs::File::create(&marker).and_then(|f| f.set_modified(now));
+        if marked.is_err() {
+            return None;
+        }
+        let mut stats = PruneStats::default();
+        let Ok(formats) = fs::read_dir(&self.root) else {
+            return Some(stats);
+        };
+        for format in formats.flatten() {
+            let is_format = format.file_name().to_string_lossy().starts_with("plans-v");
+            if is_format && format.file_type().is_ok_and(|t| t.is_dir()) {
+                prune_format(&format.path(), now, &mut stats);
+            }
+        }
+        Some(stats)
+    }
+}
+
+/// Prunes one `plans-v<FORMAT>` directory, and removes the shards (and the
+/// directory) that this leaves empty; a run writing into them creates them
+/// again.
+fn prune_format(dir: &Path, now: SystemTime, stats: &mut PruneStats) {
+    let Ok(shards) = fs::read_dir(dir) else {
+        return;
+    };
+    for shard in shards.flatten() {
+        if !shard.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Ok(files) = fs::read_dir(shard.path()) else {
+            continue;
+        };
+        for file in files.flatten() {
+            let name = file.file_name();
+            let name = name.to_string_lossy();
+            let limit = if name.ends_with(".bin") {
+                MAX_UNUSED
+            } else if name.starts_with(".entry-") && name.ends_with(".tmp") {
+                STALE_TEMPORARY
+            } else {
+                continue;
+            };
+            let Ok(meta) = file.metadata() else { continue };
+            let old = meta
+                .modified()
+                .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > limit));
+            if meta.is_file() && old && fs::remove_file(file.path()).is_ok() {
+                if limit == MAX_UNUSED {
+                    stats.entries += 1;
+                } else {
+                    stats.temporary += 1;
+                }
+                stats.bytes += meta.len();
+            }
+        }
+        // Only succeeds when the shard is empty.
+        let _ = fs::remove_dir(shard.path());
+    }
+    let _ = fs::remove_dir(dir);
+}
+
+/// Reads an entry, and refreshes its time when it is old so that pruning
+/// sees it is in use.
+fn read_entry(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes)?;
+    let now = SystemTime::now();
+    let stale = meta
+        .modified()
+        .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > REFRESH_AFTER));
+    if stale {
+        // Best effort: an entry that cannot be touched (a cache shared
+        // read-only) still serves this run.
+        let _ = fs::File::options()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_modified(now));
+    }
+    Ok(bytes)
 }
 
 /// The key of a text: everything the draft depends on besides the file's
@@ -526,6 +674,90 @@ mod tests {
         let again = Cache::open(&root).unwrap();
         assert_eq!(through(&again, 5, &s), read(5, &s));
         assert_eq!(again.stats().hits, 1);
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    fn set_age(path: &Path, age: Duration) {
+        let f = fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(SystemTime::now() - age).unwrap();
+    }
+
+    fn age_of(path: &Path) -> Duration {
+        let t = fs::metadata(path).unwrap().modified().unwrap();
+        SystemTime::now().duration_since(t).unwrap_or_default()
+    }
+
+    const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+    #[test]
+    fn pruning_removes_unused_entries_and_stale_temporaries_only() {
+        let root = temp_dir("prune");
+        let cache = Cache::open(&root).unwrap();
+        let used = real_plan();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../plans/iwaki-kihon-houshin.toml"
+        );
+        let unused = source("iwaki.toml", &fs::read_to_string(path).unwrap());
+        through(&cache, 0, &used);
+        through(&cache, 1, &unused);
+        let used_entry = cache.entry_path(&used);
+        let unused_entry = cache.entry_path(&unused);
+        assert!(used_entry.is_file() && unused_entry.is_file());
+        // An entry of another format, and two leftovers of killed runs.
+        let other = root.join("plans-v0/ab");
+        fs::create_dir_all(&other).unwrap();
+        fs::write(other.join("old.bin"), b"x").unwrap();
+        let shard = unused_entry.parent().unwrap();
+        let stale = shard.join(".entry-killed.tmp");
+        let fresh = shard.join(".entry-writing.tmp");
+        fs::write(&stale, b"x").unwrap();
+        fs::write(&fresh, b"x").unwrap();
+        let unrelated = shard.join("notes.txt");
+        fs::write(&unrelated, b"x").unwrap();
+
+        set_age(&used_entry, MAX_UNUSED - DAY);
+        set_age(&unused_entry, MAX_UNUSED + DAY);
+        set_age(&other.join("old.bin"), MAX_UNUSED + DAY);
+        set_age(&stale, 2 * STALE_TEMPORARY);
+        set_age(&unrelated, MAX_UNUSED + DAY);
+
+        let stats = cache.prune().expect("never pruned before");
+        assert_eq!((stats.entries, stats.temporary), (2, 1), "{stats}");
+        assert!(used_entry.is_file());
+        assert!(!unused_entry.exists());
+        assert!(!stale.exists());
+        assert!(fresh.exists(), "a run may still be writing it");
+        assert!(unrelated.exists(), "not the cache's to remove");
+        assert!(!root.join("plans-v0").exists(), "left empty");
+        // Not again on the same day, by this run or the next.
+        assert_eq!(cache.prune(), None);
+        assert_eq!(Cache::open(&root).unwrap().prune(), None);
+        // Two days later it looks again, and what has aged since is gone.
+        let later = cache.prune_at(SystemTime::now() + 2 * DAY).unwrap();
+        assert_eq!((later.entries, later.temporary), (1, 1), "{later}");
+        assert!(!used_entry.exists() && !fresh.exists());
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_hit_keeps_an_old_entry_from_being_pruned() {
+        let root = temp_dir("refresh");
+        let cache = Cache::open(&root).unwrap();
+        let s = real_plan();
+        through(&cache, 0, &s);
+        let entry = cache.entry_path(&s);
+        // Read recently: the hit does not write to the entry.
+        set_age(&entry, DAY / 2);
+        assert_eq!(through(&cache, 0, &s), read(0, &s));
+        assert!(age_of(&entry) >= DAY / 4);
+        // Read long ago: the hit makes it new again.
+        set_age(&entry, MAX_UNUSED + DAY);
+        assert_eq!(through(&cache, 0, &s), read(0, &s));
+        assert!(age_of(&entry) < DAY / 4);
+        assert_eq!(cache.stats().hits, 2);
+        assert_eq!(cache.prune().map(|p| p.entries), Some(0));
+        assert!(entry.is_file());
         fs::remove_dir_all(&root).unwrap();
     }
 
